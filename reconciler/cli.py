@@ -1,0 +1,201 @@
+"""The `accesscodes` command: argument parsing, output and exit codes, nothing else.
+
+Exit codes follow contract.md: 0 ok, 1 error or refusal, and with `plan --detailed-exitcode`
+2 when there are changes. Every error is one clear message; `--debug` adds the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from reconciler import __version__
+from reconciler.errors import AccessCodesError, ConfigError, UsageError
+
+if TYPE_CHECKING:
+    from reconciler.applier import Outcome
+    from reconciler.config import Config
+
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="accesscodes",
+        description="GitOps for smart-lock access codes: plan and apply PIN codes from YAML.",
+    )
+    parser.add_argument("--version", action="version", version=f"accesscodes {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def with_config(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "-c",
+            "--config",
+            type=Path,
+            default=Path("accesscodes.yaml"),
+            help="config file or directory of *.yaml files (default: accesscodes.yaml)",
+        )
+        sub.add_argument(
+            "--debug",
+            action="store_true",
+            default=argparse.SUPPRESS,
+            help="show tracebacks on errors",
+        )
+
+    validate = commands.add_parser(
+        "validate", help="check the config; every problem with file:line"
+    )
+    with_config(validate)
+
+    plan = commands.add_parser("plan", help="read the locks and show what apply would change")
+    with_config(plan)
+    plan.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    plan.add_argument("--out", type=Path, help="also write the plan JSON (PINs masked) here")
+    plan.add_argument(
+        "--detailed-exitcode",
+        action="store_true",
+        help="exit 0 without changes, 2 with changes, 1 on error",
+    )
+    _plan_options(plan)
+
+    apply = commands.add_parser("apply", help="plan, confirm and carry out the changes")
+    with_config(apply)
+    apply.add_argument("--auto-approve", action="store_true", help="do not ask for confirmation")
+    _plan_options(apply)
+
+    schema = commands.add_parser("schema", help="print the config's JSON Schema")
+    schema.add_argument("--debug", action="store_true", default=argparse.SUPPRESS)
+    return parser
+
+
+def _plan_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--now", type=_parse_now, help="plan as if it were this time (ISO 8601)")
+    sub.add_argument("--show-codes", action="store_true", help="print PINs instead of ****")
+
+
+def _parse_now(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; return its exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        count = len(exc.problems)
+        print(
+            f"Error: the config has {count} problem{'s' if count != 1 else ''}; "
+            "nothing was applied.",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+    except AccessCodesError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"Error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as exc:  # a bug: still one line, unless --debug
+        if args.debug:
+            traceback.print_exc()
+        print(
+            f"Error: unexpected {type(exc).__name__}: {exc} (run with --debug for details)",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "schema":
+        from reconciler.configschema import config_json_schema
+
+        print(json.dumps(config_json_schema(), indent=2))
+        return EXIT_OK
+    from reconciler.config import load_config
+
+    config = load_config(args.config)
+    if args.command == "validate":
+        devices = len(config.devices)
+        codes = sum(len(d.codes) for d in config.devices)
+        print(f"{', '.join(map(str, config.paths))}: valid ({devices} devices, {codes} codes)")
+        return EXIT_OK
+    return asyncio.run(_plan_or_apply(args, config))
+
+
+async def _plan_or_apply(args: argparse.Namespace, config: Config) -> int:
+    from reconciler.providers import make_provider
+    from reconciler.render import RENDERERS, render_text
+    from reconciler.run import apply_run, plan_run
+
+    fixed_now: datetime | None = args.now
+    now = fixed_now or datetime.now(UTC)
+    provider = make_provider(config, clock=lambda: fixed_now or datetime.now(UTC))
+    try:
+        planned = await plan_run(config, provider, now=now)
+        data = planned.plan.to_data(show_codes=args.show_codes)
+        if args.command == "plan":
+            if args.out:
+                masked = planned.plan.to_data(show_codes=False)
+                args.out.write_text(json.dumps(masked, indent=2) + "\n", encoding="utf-8")
+            if args.format == "text":
+                sys.stdout.write(render_text(data, colour=_colour(sys.stdout)))
+            else:
+                sys.stdout.write(RENDERERS[args.format](data))
+            if args.detailed_exitcode and planned.plan.has_changes:
+                return EXIT_CHANGES
+            return EXIT_OK
+        sys.stdout.write(render_text(data, colour=_colour(sys.stdout)))
+        due = planned.plan.due()
+        if not due:
+            return EXIT_OK
+        if not args.auto_approve:
+            _confirm(len(due))
+        report = await apply_run(config, provider, planned, on_outcome=_print_outcome)
+        counts = report.counts()
+        print(
+            f"\nApply complete: {counts['create']} created, {counts['update']} updated, "
+            f"{counts['delete']} deleted, {counts['failed']} failed."
+        )
+        return EXIT_ERROR if report.failed else EXIT_OK
+    finally:
+        await provider.aclose()
+
+
+def _confirm(count: int) -> None:
+    if not sys.stdin.isatty():
+        raise UsageError(
+            "apply needs a confirmation and standard input is not a terminal: "
+            "review the plan and run again with --auto-approve"
+        )
+    answer = input(f"\nApply {count} change{'s' if count != 1 else ''}? Only 'yes' is accepted: ")
+    if answer.strip() != "yes":
+        raise UsageError("apply cancelled; nothing was changed")
+
+
+def _print_outcome(outcome: Outcome) -> None:
+    change = outcome.change
+    status = "ok" if outcome.ok else "FAILED"
+    code = f" [{outcome.error_code}]" if outcome.error_code else ""
+    print(f"{change.device} / {change.name}: {change.action} {status}: {outcome.message}{code}")
+
+
+def _colour(stream: TextIO) -> bool:
+    return stream.isatty() and "NO_COLOR" not in os.environ

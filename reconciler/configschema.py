@@ -1,0 +1,126 @@
+"""The config file's shape, as pydantic models; the committed JSON Schema is generated from them.
+
+`schemas/accesscodes.schema.json` is `config_json_schema()` written out (`accesscodes schema`);
+a test fails when the two drift apart. Rules the schema cannot say (unique names, windows in
+order, valid cron and zones) live in `config.py`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from reconciler.settings import DURATION_PATTERN
+
+PIN_PATTERN = r"^[0-9]+$"
+SimProfileName = Literal[
+    "generic",
+    "august",
+    "ultraloq",
+    "igloohome",
+    "lockly",
+    "dormakaba_oracode",
+    "kwikset",
+    "nuki",
+    "schlage",
+    "ttlock",
+]
+SIM_PROFILES: tuple[str, ...] = get_args(SimProfileName)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ScheduleConfig(_Strict):
+    """A recurring window: each cron match opens the code for `duration`."""
+
+    cron: str = Field(description="Five-field cron expression for each start, in local time.")
+    duration: str = Field(pattern=DURATION_PATTERN, description="How long each window lasts.")
+    timezone: str | None = Field(None, description="IANA zone of the cron; else the device's.")
+
+
+class CodeConfig(_Strict):
+    """One access code on one device; `name` is its identity on that device."""
+
+    name: str = Field(min_length=1, description="Unique per device: the code's identity.")
+    code: str | None = Field(
+        None,
+        pattern=PIN_PATTERN,
+        description="The PIN, digits only; generated for the device if omitted. Use ${VAR}.",
+    )
+    starts_at: datetime | None = Field(None, description="Window start; no offset = device zone.")
+    ends_at: datetime | None = Field(None, description="Window end; needs starts_at.")
+    schedule: ScheduleConfig | None = None
+    offline: bool = Field(False, description="An offline (algorithmic) code: cannot be revoked.")
+    one_time_use: bool = Field(False, description="An offline code valid 24 h from starts_at.")
+    prefer_native_scheduling: bool | None = Field(
+        None, description="false: program just in time instead of the lock's own schedule."
+    )
+    protected: bool = Field(False, description="Never deleted by a plan.")
+    revoke: bool = Field(False, description="Allow deleting this code while its window is open.")
+
+
+class DeviceConfig(_Strict):
+    """A lock: the provider's id and the codes it should hold."""
+
+    device_id: str = Field(min_length=1)
+    timezone: str | None = Field(None, description="IANA zone for times without an offset.")
+    codes: list[CodeConfig] = Field(default_factory=list)
+
+
+class SimDeviceConfig(_Strict):
+    """How the simulator should build a lock the first time it sees its device_id."""
+
+    profile: SimProfileName = "generic"
+    timezone: str | None = None
+    name: str | None = None
+
+
+class ProviderConfig(_Strict):
+    """Where live codes are read and written: the embedded simulator or the Seam API."""
+
+    kind: Literal["sim", "seam"] = "sim"
+    endpoint: str | None = Field(None, description="seam: API URL; else SEAM_ENDPOINT.")
+    state_file: str | None = Field(
+        None, description="sim: fleet file, relative to the config; default .accesscodes/sim.json"
+    )
+    fleet: dict[str, SimDeviceConfig] = Field(
+        default_factory=dict,
+        description="sim: manufacturer profile per device_id (default: from the id's prefix).",
+    )
+
+
+class SettingsConfig(_Strict):
+    """Run-wide settings; see `reconciler.settings.Settings` for each default's reason."""
+
+    timezone: str = "UTC"
+    horizon: str = Field("14d", pattern=DURATION_PATTERN)
+    prune: bool = False
+    max_deletes: int = Field(10, ge=0)
+    max_deletes_per_device: int | None = Field(None, ge=0)
+    concurrency: int = Field(16, ge=1, le=256)
+    native_lead: str = Field("72h", pattern=DURATION_PATTERN)
+    jit_lead: str = Field("30m", pattern=DURATION_PATTERN)
+    policies: list[str] = Field(default_factory=list)
+
+
+class ConfigFile(_Strict):
+    """A whole accesscodes config (one file, or several merged)."""
+
+    version: Literal[1]
+    provider: ProviderConfig = Field(default_factory=ProviderConfig)
+    settings: SettingsConfig = Field(default_factory=SettingsConfig)
+    devices: dict[str, DeviceConfig] = Field(default_factory=dict)
+
+
+def config_json_schema() -> dict[str, Any]:
+    """The JSON Schema users' editors and `validate` check configs against."""
+    schema = ConfigFile.model_json_schema()
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://accesscodes.dev/schemas/accesscodes.schema.json",
+        **schema,
+    }

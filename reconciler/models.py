@@ -1,0 +1,203 @@
+"""The values everything else passes around: desired codes, live codes, devices, capabilities.
+
+Desired codes come from the config; live codes and devices come from a provider. Both sides are
+frozen dataclasses so a plan can hold them without copying and tests can compare them. A code's
+identity is (device key, code name), plus the occurrence start for a recurring code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import NewType
+
+DeviceKey = NewType("DeviceKey", str)
+"""The name a config gives a lock (`front-door`); what plans and users talk about."""
+
+DeviceId = NewType("DeviceId", str)
+"""The provider's id of a lock (`august_device_1`)."""
+
+AccessCodeId = NewType("AccessCodeId", str)
+"""The provider's id of one code on one lock."""
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """Where a value was written in the config, so every report can point at the line."""
+
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+class CodeType(StrEnum):
+    """Seam's two kinds of code: active until removed, or only inside a window."""
+
+    ONGOING = "ongoing"
+    TIME_BOUND = "time_bound"
+
+
+class CodeStatus(StrEnum):
+    """Where a code is in the lock's programming lifecycle (Seam's `status`)."""
+
+    UNSET = "unset"
+    SETTING = "setting"
+    SET = "set"
+    REMOVING = "removing"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A recurring window: a cron expression for each start and how long each one lasts."""
+
+    cron: str
+    duration: timedelta
+    timezone: str | None = None
+
+
+@dataclass(frozen=True)
+class DesiredCode:
+    """One code as the config wants it on one device.
+
+    Times without an offset are kept naive: they are read in the device's zone, which only the
+    planner knows once the provider has reported the device.
+    """
+
+    device: DeviceKey
+    name: str
+    code: str | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    schedule: Schedule | None = None
+    offline: bool = False
+    one_time_use: bool = False
+    prefer_native_scheduling: bool | None = None
+    protected: bool = False
+    revoke: bool = False
+    source: SourceRef | None = field(default=None, compare=False)
+
+    @property
+    def identity(self) -> tuple[DeviceKey, str]:
+        """The key two codes must share to be the same code."""
+        return (self.device, self.name)
+
+
+@dataclass(frozen=True)
+class DesiredDevice:
+    """A lock named in the config, with the codes it should hold."""
+
+    key: DeviceKey
+    device_id: DeviceId
+    codes: tuple[DesiredCode, ...] = ()
+    timezone: str | None = None
+    source: SourceRef | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class ProviderIssue:
+    """An error or warning a provider attached to a code or device (`error_code`, `message`)."""
+
+    code: str
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class CodeConstraint:
+    """One of Seam's `code_constraints`: a rule a PIN (or a name) must satisfy on a device."""
+
+    kind: str
+    min_length: int | None = None
+    max_length: int | None = None
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a lock accepts, so the planner can refuse a write the lock would reject."""
+
+    manufacturer: str = "generic"
+    supported_code_lengths: tuple[int, ...] = (4, 5, 6, 7, 8)
+    code_constraints: tuple[CodeConstraint, ...] = ()
+    max_active_codes: int | None = None
+    native_scheduling: bool = False
+    online_codes: bool = True
+    offline_codes: bool = False
+    one_time_codes: bool = False
+    timezone: str | None = None
+    time_bound_needs_timezone: bool = False
+
+    def has_constraint(self, kind: str) -> bool:
+        """Whether the device lists a constraint of this kind."""
+        return any(c.kind == kind for c in self.code_constraints)
+
+
+@dataclass(frozen=True)
+class Device:
+    """A lock as its provider reports it."""
+
+    device_id: DeviceId
+    name: str
+    capabilities: Capabilities
+    online: bool = True
+    warnings: tuple[ProviderIssue, ...] = ()
+
+
+@dataclass(frozen=True)
+class LiveCode:
+    """A code as it is on a lock now, as the provider reports it.
+
+    `code` is None when the provider does not reveal the PIN: that is never drift.
+    """
+
+    access_code_id: AccessCodeId
+    device_id: DeviceId
+    name: str
+    code: str | None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    status: CodeStatus = CodeStatus.SET
+    is_managed: bool = True
+    is_offline: bool = False
+    is_one_time_use: bool = False
+    is_backup: bool = False
+    errors: tuple[ProviderIssue, ...] = ()
+    warnings: tuple[ProviderIssue, ...] = ()
+
+    @property
+    def type(self) -> CodeType:
+        """Ongoing unless the code has an end."""
+        return CodeType.TIME_BOUND if self.ends_at is not None else CodeType.ONGOING
+
+
+@dataclass(frozen=True)
+class LiveDevice:
+    """One lock and every code on it: managed ones (candidates) and unmanaged ones (never)."""
+
+    device: Device
+    codes: tuple[LiveCode, ...] = ()
+    unmanaged: tuple[LiveCode, ...] = ()
+
+
+@dataclass(frozen=True)
+class CodeSpec:
+    """The values a create or update writes: what the planner asks the provider to do.
+
+    `code` None on a create asks for a PIN to be generated for the device.
+    """
+
+    name: str
+    code: str | None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    offline: bool = False
+    one_time_use: bool = False
+    prefer_native_scheduling: bool | None = None
+
+    @property
+    def type(self) -> CodeType:
+        """Ongoing unless the code has an end."""
+        return CodeType.TIME_BOUND if self.ends_at is not None else CodeType.ONGOING

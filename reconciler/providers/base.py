@@ -1,0 +1,44 @@
+"""The boundary every provider implements: read devices and codes, write codes. No planning.
+
+A provider answers what the locks hold and carries out single writes; diffing, scheduling and
+safety belong to the planner and the plan. Methods are async so a provider that talks HTTP can
+read many locks at once; the simulator simply answers at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from reconciler.models import CodeSpec, Device, DeviceId, LiveCode
+
+
+class Provider(Protocol):
+    """Reads and writes the access codes of a fleet of locks."""
+
+    kind: str
+
+    async def list_devices(self, device_ids: Sequence[DeviceId]) -> list[Device]:
+        """The named devices the provider knows, with their capabilities; unknown ids are
+        left out."""
+        ...
+
+    async def list_codes(self, device_id: DeviceId) -> list[LiveCode]:
+        """Every code on the device, managed and unmanaged (`is_managed` tells them apart)."""
+        ...
+
+    async def create_code(self, device_id: DeviceId, spec: CodeSpec) -> LiveCode:
+        """Put a new code on the device; `spec.code` None lets the provider choose the PIN."""
+        ...
+
+    async def update_code(self, code: LiveCode, spec: CodeSpec) -> None:
+        """Change a code in place (same access_code_id)."""
+        ...
+
+    async def delete_code(self, code: LiveCode) -> None:
+        """Remove a code from its device."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections and files."""
+        ...

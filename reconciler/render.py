@@ -1,0 +1,142 @@
+"""Three views of one plan: text for terminals, JSON for scripts, markdown for PR comments.
+
+Every renderer takes `Plan.to_data()`, where PINs are already masked (unless the user asked to
+see them), and prints changes in the order `apply` runs them. Text uses Terraform's marks:
+`+` create, `~` update, `-` delete, `!` blocked, and `>` for a write deferred until its time.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+_MARKS = {"create": "+", "update": "~", "delete": "-", "blocked": "!", "noop": " "}
+_COLOURS = {"+": "32", "~": "33", "-": "31", "!": "35", ">": "36"}
+
+
+def render_json(data: dict[str, Any]) -> str:
+    """The plan JSON of contract.md."""
+    return json.dumps(data, indent=2) + "\n"
+
+
+def _mark(change: dict[str, Any]) -> str:
+    return ">" if change["due_at"] and change["action"] != "noop" else _MARKS[change["action"]]
+
+
+def _local(stamp: str | None, zone: str | None) -> str:
+    if stamp is None:
+        return "-"
+    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    utc = moment.strftime("%Y-%m-%d %H:%MZ")
+    if not zone or zone == "UTC":
+        return utc
+    local = moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
+    return f"{local} {zone} ({utc})"
+
+
+def _window(state: dict[str, Any] | None, zone: str | None) -> str:
+    if state is None:
+        return ""
+    if state["type"] == "ongoing":
+        return "ongoing"
+    return f"{_local(state['starts_at'], zone)} → {_local(state['ends_at'], zone)}"
+
+
+def _describe(change: dict[str, Any]) -> list[str]:
+    zone = change.get("timezone")
+    after, before = change["after"], change["before"]
+    details = []
+    if change["action"] == "update":
+        for name in change["changed"]:
+            if name == "code":
+                details.append(f"code: {before['code']} → {after['code']}")
+            else:
+                details.append(
+                    f"{name}: {_local(before[name], zone)} → {_local(after[name], zone)}"
+                )
+    elif change["action"] == "create":
+        assert after is not None
+        details.append(f"code {after['code']}, {_window(after, zone)}")
+    elif change["action"] == "delete" and before is not None:
+        details.append(f"code {before['code']}, {_window(before, zone)}")
+    if change["due_at"]:
+        details.append(f"due {_local(change['due_at'], zone)}")
+    details.extend(change["reasons"])
+    details.extend(f"warning: {w}" for w in change["warnings"])
+    return details
+
+
+def summary_line(summary: dict[str, int]) -> str:
+    """`Plan: 2 to create, ...`: the line scripts and people read first."""
+    return (
+        f"Plan: {summary['create']} to create, {summary['update']} to update, "
+        f"{summary['delete']} to delete, {summary['deferred']} deferred, "
+        f"{summary['blocked']} blocked, {summary['noop']} unchanged."
+    )
+
+
+def render_text(data: dict[str, Any], *, colour: bool = False) -> str:
+    """A Terraform-like listing, grouped by device, noops left out."""
+
+    def paint(mark: str, text: str) -> str:
+        return f"\033[{_COLOURS[mark]}m{text}\033[0m" if colour and mark in _COLOURS else text
+
+    lines = [f"accesscodes plan at {data['now']}", ""]
+    device = None
+    shown = [c for c in data["changes"] if c["action"] != "noop"]
+    for change in shown:
+        if change["device"] != device:
+            device = change["device"]
+            if len(lines) > 2:
+                lines.append("")
+            lines.append(f"{device} ({change['device_id']})")
+        mark = _mark(change)
+        label = "deferred " + change["action"] if mark == ">" else change["action"]
+        lines.append(paint(mark, f"  {mark} {label} {change['name']}"))
+        lines.extend(f"      {detail}" for detail in _describe(change))
+    if not shown:
+        lines.append("No changes. The locks match the config.")
+    if data["drift"]:
+        lines += ["", "Drift:"]
+        lines += [
+            f"  ? {d['device']} / {d['name']}: {d['kind']}: {d['detail']}" for d in data["drift"]
+        ]
+    lines += ["", summary_line(data["summary"])]
+    return "\n".join(lines) + "\n"
+
+
+def render_markdown(data: dict[str, Any]) -> str:
+    """A pull-request comment: the summary, then a table of changes and one of drift."""
+    summary = data["summary"]
+    lines = ["### accesscodes plan", "", f"**{summary_line(summary)}**", ""]
+    shown = [c for c in data["changes"] if c["action"] != "noop"]
+    if shown:
+        lines += ["| | action | device | code | details |", "|---|---|---|---|---|"]
+        for change in shown:
+            mark = _mark(change)
+            label = "deferred " + change["action"] if mark == ">" else change["action"]
+            details = "<br>".join(_escape(d) for d in _describe(change))
+            lines.append(
+                f"| `{mark}` | {label} | {_escape(change['device'])} | "
+                f"{_escape(change['name'])} | {details} |"
+            )
+    else:
+        lines.append("No changes. The locks match the config.")
+    if data["drift"]:
+        lines += ["", "#### Drift", "", "| device | code | kind | detail |", "|---|---|---|---|"]
+        for d in data["drift"]:
+            lines.append(
+                f"| {_escape(d['device'])} | {_escape(d['name'])} | {d['kind']} | "
+                f"{_escape(d['detail'])} |"
+            )
+    lines += ["", f"<sub>checksum `{data['checksum']}`</sub>"]
+    return "\n".join(lines) + "\n"
+
+
+def _escape(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+RENDERERS = {"text": render_text, "json": render_json, "markdown": render_markdown}

@@ -1,0 +1,62 @@
+"""Run-wide settings (`settings:` in the config), each with its unit and why its default.
+
+Kept as one frozen dataclass so the planner, applier and controller receive them explicitly
+instead of reaching for globals.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+DURATION_PATTERN = r"^(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?$"
+_UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
+
+
+def parse_duration(text: str) -> timedelta:
+    """Read `14d`, `4h`, `1h30m`: the compact form config files use for spans of time."""
+    if not text or not re.fullmatch(DURATION_PATTERN, text):
+        raise ValueError(f"not a duration: {text!r} (use e.g. 30m, 4h, 1h30m, 14d)")
+    parts = re.findall(r"(\d+)([wdhms])", text)
+    return timedelta(**{_UNITS[unit]: int(n) for n, unit in parts})
+
+
+def format_duration(span: timedelta) -> str:
+    """The inverse of `parse_duration`, for messages and plans."""
+    seconds = int(span.total_seconds())
+    out = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size:
+            out.append(f"{seconds // size}{unit}")
+            seconds %= size
+    return "".join(out) or "0s"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How a plan is made and applied.
+
+    - `timezone`: zone for times written without an offset when neither the device entry nor
+      the provider names one. UTC by default: it never shifts with DST, so a mistake is visible.
+    - `horizon`: how far ahead recurring schedules are expanded. 14 days covers two weekly
+      occurrences and the 72 h native-scheduling lead with room to spare.
+    - `prune`: delete managed codes on listed devices that the config lacks. Off by default
+      (octoDNS's lesson): deleting a code can lock a person out.
+    - `max_deletes` / `max_deletes_per_device`: a plan deleting more refuses to apply without
+      `--force`. A lock holds a handful of codes, so the numbers are absolute, not percentages.
+    - `concurrency`: devices read or written at once.
+    - `native_lead` / `jit_lead`: how long before `starts_at` a time-bound code is programmed on
+      a lock that schedules natively (72 h, Seam's preload) and on one that does not (30 min,
+      the seed documents' figure; Seam's current docs say 60 min).
+    """
+
+    timezone: str = "UTC"
+    horizon: timedelta = timedelta(days=14)
+    prune: bool = False
+    max_deletes: int = 10
+    max_deletes_per_device: int | None = None
+    concurrency: int = 16
+    native_lead: timedelta = timedelta(hours=72)
+    jit_lead: timedelta = timedelta(minutes=30)
+    policies: tuple[str, ...] = field(default=())
