@@ -171,7 +171,10 @@ def _plan_device(
                     before=CodeState.of_live(match),
                     after=after,
                     changed=tuple(changed),
-                    reasons=(f"{', '.join(changed)} differ from the config",),
+                    reasons=(
+                        f"{', '.join(changed)} {'differs' if len(changed) == 1 else 'differ'} "
+                        "from the config",
+                    ),
                     spec=spec,
                 )
             )

@@ -10,7 +10,8 @@
 //   --devices X          extra devices: a path to a JSON file, or inline JSON
 //                        (starts with "[" or "{"). Format: see README.md.
 //   --watch-stdin        exit when stdin closes (lets a parent process that dies
-//                        without cleaning up take the server down with it)
+//                        without cleaning up take the server down with it), and
+//                        read control commands from stdin (see CONTROL_OPS below)
 //
 // When the server accepts connections, ONE JSON line goes to stdout:
 //   {"ready": true, "url": "http://127.0.0.1:PORT", "port": PORT,
@@ -21,6 +22,7 @@
 import fs from 'node:fs'
 import net from 'node:net'
 import process from 'node:process'
+import readline from 'node:readline'
 
 const startedAt = performance.now()
 
@@ -319,6 +321,50 @@ const addDevices = (db, specs) => {
   return added
 }
 
+// Control channel (with --watch-stdin): one JSON command per stdin line, one JSON
+// reply per stdout line. Changes state that no HTTP route can (there is none to
+// move a code to "set", add a warning, or take a device offline):
+//   {"id": 1, "op": "update_access_code", "args": {"access_code_id": "...", "status": "set"}}
+//   {"id": 2, "op": "update_device", "args": {"device_id": "...", "properties": {"online": false}}}
+//   {"id": 3, "op": "add_access_code", "args": {"device_id": "...", "name": "...", "code": "1234"}}
+//   {"id": 4, "op": "delete_access_code", "args": {"access_code_id": "..."}}
+//   {"id": 5, "op": "ping"}
+// Reply: {"reply": id, "ok": true, "result": ...} or {"reply": id, "ok": false, "error": "..."}.
+const CONTROL_OPS = {
+  ping: () => 'pong',
+  update_access_code: (db, args) => db.updateAccessCode(args),
+  delete_access_code: (db, { access_code_id }) => {
+    db.deleteAccessCode(access_code_id)
+    return null
+  },
+  add_access_code: (db, args) => {
+    const device = db.devices.find((d) => d.device_id === args.device_id)
+    if (device == null) throw new Error(`no device ${args.device_id}`)
+    const is_time_bound = args.starts_at != null && args.ends_at != null
+    return db.addAccessCode({
+      type: is_time_bound ? 'time_bound' : 'ongoing',
+      workspace_id: device.workspace_id,
+      name: 'Added code',
+      ...args,
+    })
+  },
+  // properties are merged one level deep (nested objects are replaced whole).
+  update_device: (db, args) => db.updateDevice(args),
+}
+
+const control = (db, line) => {
+  let id = null
+  try {
+    const command = JSON.parse(line)
+    id = command.id ?? null
+    const op = CONTROL_OPS[command.op]
+    if (op == null) throw new Error(`unknown op ${command.op}`)
+    return { reply: id, ok: true, result: op(db, command.args ?? {}) ?? null }
+  } catch (err) {
+    return { reply: id, ok: false, error: String(err?.message ?? err) }
+  }
+}
+
 const main = async () => {
   const opts = parseArgs(process.argv.slice(2))
   const { createFake } = await import('@seamapi/fake-seam-connect')
@@ -354,10 +400,12 @@ const main = async () => {
   }
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(signal, () => stop(signal))
   if (opts.watchStdin) {
-    process.stdin.on('data', () => {})
-    process.stdin.on('end', () => stop('stdin closed'))
+    const lines = readline.createInterface({ input: process.stdin, crlfDelay: Infinity })
+    lines.on('line', (line) => {
+      if (line.trim() !== '') writeStdout(JSON.stringify(control(db, line)) + '\n')
+    })
+    lines.on('close', () => stop('stdin closed'))
     process.stdin.on('error', () => stop('stdin error'))
-    process.stdin.resume()
   }
 
   const devices = {}

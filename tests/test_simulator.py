@@ -1,0 +1,95 @@
+"""The embedded simulator behaves like a lock fleet: profiles, refusals, expiry, atomic file."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from reconciler.configschema import SimDeviceConfig
+from reconciler.errors import InvalidInputError, NotFoundError
+from reconciler.models import CodeSpec, CodeStatus, DeviceId
+from reconciler.providers.profiles import PROFILES, profile_for
+from reconciler.providers.sim import SimProvider
+
+NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+@pytest.fixture
+def sim(tmp_path: Path) -> SimProvider:
+    fleet = {
+        "ultra_no_zone": SimDeviceConfig(profile="ultraloq"),
+        "nuki_1": SimDeviceConfig(profile="nuki"),
+    }
+    return SimProvider(tmp_path / "sim.json", fleet=fleet, clock=lambda: NOW)
+
+
+def test_profiles_cover_the_seed_manufacturers() -> None:
+    assert {"generic", "august", "ultraloq", "igloohome", "lockly", "dormakaba_oracode"} <= set(
+        PROFILES
+    )
+    assert profile_for("august_device_1") == "august"
+    assert profile_for("front") == "generic"
+    assert profile_for("front", "lockly") == "lockly"
+
+
+def test_devices_appear_on_first_use_without_writing(sim: SimProvider) -> None:
+    (device,) = run(sim.list_devices([DeviceId("august_device_1")]))
+    assert device.capabilities.manufacturer == "august"
+    assert not sim.state_file.exists()
+
+
+def test_a_created_code_is_listed_and_persisted(sim: SimProvider) -> None:
+    created = run(sim.create_code(DeviceId("lock_a"), CodeSpec("Alice", "482913")))
+    again = SimProvider(sim.state_file, clock=lambda: NOW)
+    (listed,) = run(again.list_codes(DeviceId("lock_a")))
+    assert listed == created and listed.status is CodeStatus.SET
+    assert json.loads(sim.state_file.read_text())["version"] == 1
+    assert not list(sim.state_file.parent.glob(".sim.*.tmp"))
+
+
+def test_a_time_bound_code_is_unset_before_its_window_and_gone_after(sim: SimProvider) -> None:
+    start = NOW + timedelta(hours=1)
+    spec = CodeSpec("Bob", "736194", starts_at=start, ends_at=start + timedelta(hours=2))
+    assert run(sim.create_code(DeviceId("lock_a"), spec)).status is CodeStatus.UNSET
+    sim.clock = lambda: start + timedelta(hours=1)
+    assert run(sim.list_codes(DeviceId("lock_a")))[0].status is CodeStatus.SET
+    sim.clock = lambda: start + timedelta(hours=3)
+    assert run(sim.list_codes(DeviceId("lock_a"))) == []
+
+
+def test_the_lock_refuses_a_duplicate_pin(sim: SimProvider) -> None:
+    run(sim.create_code(DeviceId("lock_a"), CodeSpec("Alice", "482913")))
+    with pytest.raises(InvalidInputError) as caught:
+        run(sim.create_code(DeviceId("lock_a"), CodeSpec("Eve", "482913")))
+    assert caught.value.code == "duplicate_access_code"
+    assert "482913" not in str(caught.value)
+
+
+def test_the_lock_refuses_what_its_profile_forbids(sim: SimProvider) -> None:
+    with pytest.raises(InvalidInputError):
+        run(sim.create_code(DeviceId("nuki_1"), CodeSpec("Alice", "102938")))  # has a zero
+    start = NOW + timedelta(days=1)
+    timed = CodeSpec("Bob", "736194", starts_at=start, ends_at=start + timedelta(days=1))
+    with pytest.raises(InvalidInputError, match="Time zone required"):
+        run(sim.create_code(DeviceId("ultra_no_zone"), timed))
+
+
+def test_a_generated_pin_fits_the_lock(sim: SimProvider) -> None:
+    created = run(sim.create_code(DeviceId("nuki_1"), CodeSpec("Alice", None)))
+    assert created.code and len(created.code) == 6 and "0" not in created.code
+    assert not created.code.startswith("12")
+
+
+def test_updating_and_deleting_a_vanished_code_says_not_found(sim: SimProvider) -> None:
+    created = run(sim.create_code(DeviceId("lock_a"), CodeSpec("Alice", "482913")))
+    run(sim.delete_code(created))
+    with pytest.raises(NotFoundError):
+        run(sim.delete_code(created))
