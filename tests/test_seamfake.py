@@ -349,6 +349,7 @@ def test_codes_never_reach_set_and_constraints_are_not_checked(fake):
 
 def test_list_returns_every_devices_codes(fake):
     _create(fake, "lockly_device_1", "L", "606060")
+    _create(fake, "august_device_2", "A2", "6161")
     raw = fake.post("access_codes/list", {"device_id": "august_device_2"})
     assert raw.status == 200
     assert "pagination" not in raw.json
@@ -388,9 +389,9 @@ def test_update_and_delete_return_action_attempts(fake):
     polled = fake.post("action_attempts/get", {"action_attempt_id": attempt["action_attempt_id"]})
     assert polled.json["action_attempt"]["status"] == "success"
     assert code_id not in _code_ids(fake.list_codes("august_device_2"))
+    other = _create(fake, "august_device_2", "Sync", "8282").json["access_code"]
     sync = fake.post(
-        "access_codes/update",
-        {"access_code_id": fake.list_codes("august_device_2")[0]["access_code_id"], "sync": True},
+        "access_codes/update", {"access_code_id": other["access_code_id"], "sync": True}
     )
     assert sync.json["action_attempt"]["status"] == "success"
 
