@@ -84,6 +84,10 @@ class ProviderConfig(_Strict):
 
     kind: Literal["sim", "seam"] = "sim"
     endpoint: str | None = Field(None, description="seam: API URL; else SEAM_ENDPOINT.")
+    retries: int = Field(
+        4, ge=0, le=10, description="seam: retries of a call that may pass (429, 5xx, network)."
+    )
+    timeout: str = Field("30s", pattern=DURATION_PATTERN, description="seam: per-request timeout.")
     state_file: str | None = Field(
         None, description="sim: fleet file, relative to the config; default .accesscodes/sim.json"
     )

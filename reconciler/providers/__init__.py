@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 from reconciler.config import Config
 from reconciler.errors import UsageError
 from reconciler.providers.base import Provider
+from reconciler.settings import parse_duration
 
 DEFAULT_SIM_STATE = Path(".accesscodes") / "sim.json"
 
@@ -21,4 +23,25 @@ def make_provider(config: Config, *, clock: Callable[[], datetime]) -> Provider:
 
         state_file = config.base_dir / (spec.state_file or DEFAULT_SIM_STATE)
         return SimProvider(state_file, fleet=spec.fleet, clock=clock)
-    raise UsageError(f"provider kind '{spec.kind}' is not available yet (use kind: sim)")
+    return _seam(config)
+
+
+def _seam(config: Config) -> Provider:
+    from reconciler.providers.seam import SeamProvider
+    from reconciler.providers.seam_client import PUBLIC_ENDPOINT, RetryPolicy, SeamClient
+
+    api_key = os.environ.get("SEAM_API_KEY", "").strip()
+    if not api_key:
+        raise UsageError(
+            "SEAM_API_KEY is not set: export your Seam API key (it is never read from the config)"
+        )
+    spec = config.provider
+    endpoint = spec.endpoint or os.environ.get("SEAM_ENDPOINT") or PUBLIC_ENDPOINT
+    client = SeamClient(
+        api_key=api_key,
+        endpoint=endpoint,
+        retry=RetryPolicy(attempts=spec.retries + 1),
+        timeout=parse_duration(spec.timeout).total_seconds(),
+        max_connections=config.settings.concurrency,
+    )
+    return SeamProvider(client)

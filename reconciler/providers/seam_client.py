@@ -1,0 +1,167 @@
+"""Seam's HTTP API as one call: `POST /<route>` with JSON, retries, and our error tree.
+
+Retries cover what may pass (429, 5xx, connection trouble), with exponential backoff and full
+jitter, honouring `Retry-After`, bounded in count and in time. Seam's error types map onto
+`reconciler.errors`, and no httpx type escapes this module. Seam's messages can quote a PIN
+("Cannot set duplicate access code 4821 ..."), so every digit run that could be one is masked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+from reconciler.errors import (
+    InvalidInputError,
+    NotFoundError,
+    PermanentProviderError,
+    ProviderError,
+    TemporaryProviderError,
+)
+
+PUBLIC_ENDPOINT = "https://connect.getseam.com"
+_DIGITS = re.compile(r"(?<![\w-])\d{4,}(?![\w-])")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try again: `attempts` calls in all, delays doubling from `base_delay` up to
+    `max_delay`, and no retry that would end past `deadline` seconds after the first call."""
+
+    attempts: int = 5
+    base_delay: float = 0.5
+    max_delay: float = 20.0
+    deadline: float = 60.0
+
+    def delay(self, attempt: int, hint: float | None, rng: Callable[[], float]) -> float:
+        """Seconds to wait before retry number `attempt` (1-based)."""
+        if hint is not None:
+            return min(hint, self.max_delay)
+        return rng() * min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+
+
+def mask_digits(text: str) -> str:
+    """Hide any run of four or more digits: it may be a PIN."""
+    return _DIGITS.sub("****", text)
+
+
+class SeamClient:
+    """A pooled HTTP client for Seam's API, with retries and mapped errors."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        endpoint: str = PUBLIC_ENDPOINT,
+        http: httpx.AsyncClient | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float = 30.0,
+        max_connections: int = 16,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self.endpoint = endpoint.rstrip("/")
+        self.retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self.rng = rng
+        self._http = http or httpx.AsyncClient(
+            timeout=timeout,
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            ),
+        )
+        self._headers = {
+            "Authorization": f"Bearer {api_key}",
+            "Content-Type": "application/json",
+            "Seam-Client": "accesscodes",
+        }
+        self.calls = 0
+
+    async def call(self, route: str, body: dict[str, Any], *, retry: bool = True) -> dict[str, Any]:
+        """POST `body` to `route`; the parsed response on success, else a mapped error."""
+        started = time.monotonic()
+        attempt = 1
+        while True:
+            try:
+                return await self._once(route, body)
+            except TemporaryProviderError as exc:
+                if not retry or attempt >= self.retry.attempts:
+                    raise
+                delay = self.retry.delay(attempt, exc.delay, self.rng)
+                if time.monotonic() - started + delay > self.retry.deadline:
+                    raise
+                await self._sleep(delay)
+                attempt += 1
+
+    async def _once(self, route: str, body: dict[str, Any]) -> dict[str, Any]:
+        url = f"{self.endpoint}/{route.lstrip('/')}"
+        self.calls += 1
+        try:
+            response = await self._http.post(url, json=body, headers=self._headers)
+        except httpx.TimeoutException as exc:
+            raise TemporaryProviderError(f"Seam {route}: timed out", code="timeout") from exc
+        except httpx.TransportError as exc:
+            raise TemporaryProviderError(
+                f"Seam {route}: cannot reach {self.endpoint} ({type(exc).__name__})",
+                code="connection_error",
+            ) from exc
+        return _parse(route, response)
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+
+def _parse(route: str, response: httpx.Response) -> dict[str, Any]:
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    if response.is_success and isinstance(data, dict):
+        return data
+    error = (data or {}).get("error") if isinstance(data, dict) else None
+    kind = error.get("type") if isinstance(error, dict) else None
+    message = mask_digits(str(error.get("message", ""))) if isinstance(error, dict) else ""
+    status = response.status_code
+    text = f"Seam {route}: HTTP {status}" + (f": {message}" if message else "")
+    if kind:
+        text += f" ({kind})"
+    if status == 429 or status >= 500:
+        raise TemporaryProviderError(
+            text, code=kind or f"http_{status}", delay=_retry_after(response)
+        )
+    if status == 404:
+        raise NotFoundError(text, code=kind or "not_found")
+    if status in (400, 409, 422):
+        raise InvalidInputError(text, code=kind or "invalid_input")
+    if status in (401, 403):
+        raise PermanentProviderError(
+            f"Seam refused the API key (HTTP {status}): check SEAM_API_KEY",
+            code=kind or "unauthorized",
+        )
+    if response.is_success:
+        raise ProviderError(f"Seam {route}: the response is not JSON", code="bad_response")
+    raise PermanentProviderError(text, code=kind or f"http_{status}")
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, moment.timestamp() - time.time())
