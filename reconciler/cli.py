@@ -72,6 +72,38 @@ def _parser() -> argparse.ArgumentParser:
     apply.add_argument("--auto-approve", action="store_true", help="do not ask for confirmation")
     _plan_options(apply)
 
+    imports = commands.add_parser(
+        "import", help="write config for the codes already on the locks (onboarding)"
+    )
+    with_config(imports)
+    imports.add_argument(
+        "--device",
+        action="append",
+        default=[],
+        metavar="KEY=DEVICE_ID",
+        help="a lock to import, under the key KEY (repeatable)",
+    )
+    imports.add_argument(
+        "--provider",
+        choices=("sim", "seam"),
+        default=None,
+        help="provider when -c names no existing config (default: sim)",
+    )
+    imports.add_argument("--out", type=Path, help="write the YAML here instead of stdout")
+    imports.add_argument(
+        "--env-file", type=Path, help="write the PINs as VAR=PIN lines here (mode 0600)"
+    )
+    imports.add_argument(
+        "--show-codes",
+        action="store_true",
+        help="write PINs into the YAML instead of ${VAR} references",
+    )
+    imports.add_argument(
+        "--include-unmanaged",
+        action="store_true",
+        help="list unmanaged codes as entries instead of comments",
+    )
+
     schema = commands.add_parser("schema", help="print the config's JSON Schema")
     schema.add_argument("--debug", action="store_true", default=argparse.SUPPRESS)
     return parser
@@ -131,6 +163,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return EXIT_OK
     from reconciler.config import load_config
 
+    if args.command == "import":
+        return asyncio.run(_import(args))
     config = load_config(args.config)
     if args.command == "validate":
         devices = len(config.devices)
@@ -177,6 +211,61 @@ async def _plan_or_apply(args: argparse.Namespace, config: Config) -> int:
         return EXIT_ERROR if report.failed else EXIT_OK
     finally:
         await provider.aclose()
+
+
+async def _import(args: argparse.Namespace) -> int:
+    from reconciler.config import Config, load_config
+    from reconciler.configschema import ProviderConfig
+    from reconciler.importer import import_config
+    from reconciler.models import DeviceId, DeviceKey
+    from reconciler.providers import make_provider
+    from reconciler.settings import Settings
+
+    devices: list[tuple[DeviceKey, DeviceId]] = []
+    if args.config.exists():
+        config = load_config(args.config)
+        devices = [(d.key, d.device_id) for d in config.devices]
+        provider_spec = config.provider
+    else:
+        provider_spec = ProviderConfig(kind=args.provider or "sim")
+        config = Config((), Path.cwd(), provider_spec, Settings(), ())
+    for item in args.device:
+        key, sep, device_id = item.partition("=")
+        if not sep or not key or not device_id:
+            raise UsageError(f"--device takes KEY=DEVICE_ID, not {item!r}")
+        devices = [d for d in devices if d[0] != key] + [(DeviceKey(key), DeviceId(device_id))]
+    if not devices:
+        raise UsageError("nothing to import: name locks with --device KEY=DEVICE_ID")
+    provider = make_provider(config, clock=lambda: datetime.now(UTC))
+    fields = {"kind": provider_spec.kind}
+    fields.update(provider_spec.model_dump(exclude_defaults=True, exclude={"kind"}))
+    provider_yaml = "provider:\n" + "".join(f"  {k}: {json.dumps(v)}\n" for k, v in fields.items())
+    try:
+        result = await import_config(
+            provider,
+            devices,
+            provider_yaml=provider_yaml,
+            literal_codes=args.show_codes,
+            include_unmanaged=args.include_unmanaged,
+        )
+    finally:
+        await provider.aclose()
+    if args.out:
+        args.out.write_text(result.yaml, encoding="utf-8")
+    else:
+        sys.stdout.write(result.yaml)
+    if args.env_file and result.env:
+        fd = os.open(args.env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.writelines(f"{k}={v}\n" for k, v in result.env.items())
+    elif result.env:
+        print(
+            f"{len(result.env)} PINs are ${{VAR}} references; --env-file FILE writes their values",
+            file=sys.stderr,
+        )
+    for device_id in result.missing:
+        print(f"Warning: the provider does not know device {device_id}", file=sys.stderr)
+    return EXIT_ERROR if result.missing else EXIT_OK
 
 
 def _confirm(count: int) -> None:

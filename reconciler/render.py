@@ -64,6 +64,8 @@ def _describe(change: dict[str, Any]) -> list[str]:
     if change["due_at"]:
         details.append(f"due {_local(change['due_at'], zone)}")
     details.extend(change["reasons"])
+    if change["action"] == "blocked" and change.get("source"):
+        details.append(f"at {change['source']}")
     details.extend(f"warning: {w}" for w in change["warnings"])
     return details
 

@@ -185,3 +185,29 @@ def test_an_ultraloq_zone_comes_from_the_device(cli: CliRunner, fake: SeamFake,
     assert by_device["with-zone"]["after"]["starts_at"] == "2026-11-24T20:00:00Z"  # New York
     assert by_device["no-zone"]["action"] == "blocked"
     assert "Time zone required" in by_device["no-zone"]["reasons"][0]
+
+
+def test_import_writes_yaml_that_validates_and_plans_empty(
+    cli: CliRunner, fake: SeamFake, tmp_path: Path
+) -> None:
+    write(tmp_path, TWO_LOCKS)
+    cli("apply", "--now", NOW, "--auto-approve", env=fake.env)
+    fake.create_unmanaged_code("august_device_1", "Landlord", "8642")
+    onboard = tmp_path / "onboard"
+    onboard.mkdir()
+
+    imported = cli("import", "--provider", "seam", "--device", "front=august_device_1",
+                   "--out", "imported.yaml", "--env-file", "pins.env", cwd=onboard, env=fake.env)
+    assert imported.code == 0, imported.output
+    text = (onboard / "imported.yaml").read_text()
+    assert "${FRONT_GUEST_BOB_PIN}" in text and "736194" not in text
+    assert "#   - 'Landlord'" in text  # unmanaged: a comment, not an entry
+    pins = dict(line.split("=", 1) for line in (onboard / "pins.env").read_text().split())
+    assert pins == {"FRONT_ALICE_PIN": "482913", "FRONT_GUEST_BOB_PIN": "736194"}
+    assert (onboard / "pins.env").stat().st_mode & 0o777 == 0o600
+
+    env = {**fake.env, **pins}
+    assert cli("validate", "-c", "imported.yaml", cwd=onboard, env=env).code == 0
+    plan = cli("plan", "-c", "imported.yaml", "--now", NOW, "--detailed-exitcode",
+               cwd=onboard, env=env)
+    assert plan.code == 0, plan.output
