@@ -176,6 +176,12 @@ class Plan:
         return [c for c in self.changes if c.is_due(self.now)]
 
     @property
+    def next_due(self) -> datetime | None:
+        """When the earliest deferred change falls due: the controller wakes up then."""
+        times = [c.due_at for c in self.changes if c.deferred and c.due_at is not None]
+        return min(times, default=None)
+
+    @property
     def summary(self) -> dict[str, int]:
         """Counts per action; deferred writes count under `deferred`, not their action."""
         counts = Counter("deferred" if c.deferred else str(c.action) for c in self.changes)

@@ -217,3 +217,12 @@ def test_the_plan_data_never_holds_a_pin_unless_asked() -> None:
     assert "482913" not in str(result.to_data()) and "739164" not in str(result.to_data())
     assert "482913" in str(result.to_data(show_codes=True))
     assert "482913" not in repr(result)
+
+
+def test_next_due_is_the_earliest_deferred_change() -> None:
+    first = datetime(2026, 12, 2, 15, 0)
+    guests = [code(f"Guest {i}", f"73619{i}", starts_at=first + timedelta(days=i),
+                   ends_at=first + timedelta(days=i + 1)) for i in range(3)]
+    result = plan(desired(*guests), live(caps=Capabilities()), now=NOW, settings=Settings())
+    assert result.next_due == datetime(2026, 12, 2, 14, 30, tzinfo=UTC)
+    assert plan(desired(), live(), now=NOW, settings=Settings()).next_due is None
