@@ -129,6 +129,9 @@ class Capabilities:
     one_time_codes: bool = False
     timezone: str | None = None
     time_bound_needs_timezone: bool = False
+    offline_hourly_max_hours: int | None = None
+    offline_daily_days: tuple[int, int] | None = None
+    offline_max_days: int | None = None
 
     def has_constraint(self, kind: str) -> bool:
         """Whether the device lists a constraint of this kind."""

@@ -9,8 +9,11 @@ with `settings.prune`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
+from reconciler.capacity import Interval, first_clash
 from reconciler.models import (
     Capabilities,
     DesiredDevice,
@@ -19,7 +22,7 @@ from reconciler.models import (
     LiveDevice,
 )
 from reconciler.plan import Action, Change, CodeState, Drift, DriftKind, Plan, iso
-from reconciler.rules import name_violations, pin_violations
+from reconciler.rules import name_violations, offline_rounding, pin_violations, spec_violations
 from reconciler.schedule import Target, device_zone, targets
 from reconciler.settings import Settings, format_duration
 
@@ -77,7 +80,8 @@ def _plan_device(
     device: DesiredDevice, live_device: LiveDevice, *, now: datetime, settings: Settings
 ) -> tuple[list[Change], list[Drift]]:
     caps = live_device.device.capabilities
-    zone = str(device_zone(device, caps, settings))
+    zone_info = device_zone(device, caps, settings)
+    zone = str(zone_info)
     managed = [c for c in live_device.codes if c.is_managed and not c.is_backup]
     unclaimed = list(managed)
     other_pins = [c.code for c in live_device.unmanaged if c.code]
@@ -105,7 +109,7 @@ def _plan_device(
             drift.extend(_live_drift(device, match))
         spec = target.spec
         if spec.ends_at is not None and spec.ends_at <= now:
-            if match is not None:
+            if match is not None and not match.is_offline:  # offline codes expire by themselves
                 writes.append(
                     change(
                         Action.DELETE,
@@ -116,7 +120,7 @@ def _plan_device(
                     )
                 )
             continue
-        problems = _violations(target, caps, match, desired_pins, other_pins, now)
+        problems = _violations(target, caps, zone_info, match, desired_pins, other_pins)
         if problems:
             quiet.append(
                 change(
@@ -131,15 +135,25 @@ def _plan_device(
             continue
         if match is None:
             due_at = target.program_at if target.program_at and target.program_at > now else None
-            reason = "missing on device"
+            reasons = ["missing on device"]
+            warnings = []
             if due_at is not None:
-                reason += f"; programmed {_lead(target, due_at)} before it starts"
+                reasons[0] += f"; programmed {_lead(target, due_at)} before it starts"
+            if spec.offline:
+                bound = "daily" if offline_rounding(spec, zone_info) == "1d" else "hourly"
+                kind = "one-time" if spec.one_time_use else f"{bound}-bound"
+                reasons.append(f"issues a {kind} offline code")
+                warnings.append(
+                    "irreversible: an offline code cannot be changed or revoked; "
+                    f"it stays valid until {_fmt(spec.ends_at)}"
+                )
             writes.append(
                 change(
                     Action.CREATE,
                     target,
                     due_at=due_at,
-                    reasons=(reason,),
+                    reasons=tuple(reasons),
+                    warnings=tuple(warnings),
                     after=CodeState.of_spec(spec),
                     spec=spec,
                 )
@@ -200,7 +214,21 @@ def _plan_device(
                 extra.access_code_id,
             )
         )
-        if settings.prune:
+        if settings.prune and extra.is_offline:
+            quiet.append(
+                change(
+                    Action.BLOCKED,
+                    None,
+                    name=extra.name,
+                    access_code_id=extra.access_code_id,
+                    before=CodeState.of_live(extra),
+                    reasons=(
+                        "an issued offline code cannot be revoked; it stays valid until "
+                        f"{_fmt(extra.ends_at)}",
+                    ),
+                )
+            )
+        elif settings.prune:
             writes.append(
                 change(
                     Action.DELETE,
@@ -222,7 +250,48 @@ def _plan_device(
                 other.access_code_id,
             )
         )
-    return _order(writes, live_device, caps) + quiet, drift
+    writes, refused = _fit_slots(writes, live_device, caps, now)
+    return _order(writes, live_device, caps) + quiet + refused, drift
+
+
+def _fit_slots(
+    writes: list[Change], live_device: LiveDevice, caps: Capabilities, now: datetime
+) -> tuple[list[Change], list[Change]]:
+    """Block the creates that would overflow the lock's slots at some moment, saying when."""
+    limit = caps.max_active_codes
+    if limit is None:
+        return writes, []
+    deleted = {c.access_code_id for c in writes if c.action is Action.DELETE and c.due_at is None}
+    occupied: list[Interval] = [
+        (now, code.ends_at)
+        for code in (*live_device.codes, *live_device.unmanaged)
+        if code.access_code_id not in deleted
+    ]
+    kept: list[Change] = []
+    refused: list[Change] = []
+    for write in writes:
+        if write.action is not Action.CREATE or write.after is None:
+            kept.append(write)
+            continue
+        interval = (max(now, write.due_at or now), write.after.ends_at)
+        clash = first_clash(occupied, interval, limit)
+        if clash is None:
+            occupied.append(interval)
+            kept.append(write)
+            continue
+        refused.append(
+            replace(
+                write,
+                action=Action.BLOCKED,
+                due_at=None,
+                spec=None,
+                reasons=(
+                    f"no free slot: the lock holds at most {limit} codes and all are "
+                    f"programmed at {_fmt(clash)}",
+                ),
+            )
+        )
+    return kept, refused
 
 
 def _claim(target: Target, unclaimed: list[LiveCode]) -> LiveCode | None:
@@ -240,10 +309,10 @@ def _claim(target: Target, unclaimed: list[LiveCode]) -> LiveCode | None:
 def _violations(
     target: Target,
     caps: Capabilities,
+    zone: ZoneInfo,
     match: LiveCode | None,
     desired_pins: list[str],
     other_pins: list[str],
-    now: datetime,
 ) -> list[str]:
     spec = target.spec
     problems = []
@@ -252,14 +321,7 @@ def _violations(
         problems += pin_violations(spec.code, caps, others=others)
     if match is None:
         problems += name_violations(spec.name, caps)
-    if spec.offline and not caps.offline_codes:
-        problems.append(f"{caps.manufacturer} locks do not support offline codes")
-    if spec.one_time_use and not caps.one_time_codes:
-        problems.append(f"{caps.manufacturer} locks do not support one-time codes")
-    if not spec.offline and not caps.online_codes:
-        problems.append(f"{caps.manufacturer} locks take only offline codes: add offline: true")
-    if spec.ends_at is not None and caps.time_bound_needs_timezone and not caps.timezone:
-        problems.append("Time zone required for time-bound access codes on Ultraloq devices")
+        problems += spec_violations(spec, caps, zone)
     return problems
 
 

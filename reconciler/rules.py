@@ -11,8 +11,10 @@ from __future__ import annotations
 import itertools
 import secrets
 from collections.abc import Callable, Collection, Iterable
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
-from reconciler.models import Capabilities
+from reconciler.models import Capabilities, CodeSpec
 
 _MAX_GENERATION_TRIES = 10_000
 
@@ -136,3 +138,54 @@ def generate_pin(
         if not pin_violations(pin, capabilities, others=taken):
             return pin
     raise RuntimeError("could not generate a PIN that satisfies the lock's constraints")
+
+
+def offline_rounding(spec: CodeSpec, zone: ZoneInfo) -> str:
+    """`1d` (daily-bound) when an offline code starts and ends at the same local time of day,
+    else `1h` (hourly-bound): the seed documents' rule."""
+    if spec.starts_at is None or spec.ends_at is None:
+        return "1h"
+    start, end = spec.starts_at.astimezone(zone), spec.ends_at.astimezone(zone)
+    return "1d" if start.time() == end.time() else "1h"
+
+
+def spec_violations(spec: CodeSpec, capabilities: Capabilities, zone: ZoneInfo) -> list[str]:
+    """Every reason this device would refuse a code of this kind and window, PIN aside."""
+    caps, maker = capabilities, capabilities.manufacturer
+    problems = []
+    if spec.offline and not caps.offline_codes:
+        problems.append(f"{maker} locks do not support offline codes")
+    if spec.one_time_use and not caps.one_time_codes:
+        problems.append(f"{maker} locks do not support one-time codes")
+    if not spec.offline and not caps.online_codes:
+        problems.append(f"{maker} locks take only offline codes: add offline: true")
+    if spec.ends_at is not None and caps.time_bound_needs_timezone and not caps.timezone:
+        problems.append("Time zone required for time-bound access codes on Ultraloq devices")
+    if spec.offline and not spec.one_time_use and spec.starts_at and spec.ends_at:
+        problems += _offline_window_violations(spec, caps, zone)
+    return problems
+
+
+def _offline_window_violations(spec: CodeSpec, caps: Capabilities, zone: ZoneInfo) -> list[str]:
+    assert spec.starts_at is not None and spec.ends_at is not None
+    span = spec.ends_at - spec.starts_at
+    maker = caps.manufacturer
+    problems = []
+    if caps.offline_max_days is not None and span > timedelta(days=caps.offline_max_days):
+        problems.append(f"{maker} offline codes last at most {caps.offline_max_days} days")
+    if offline_rounding(spec, zone) == "1d":
+        if caps.offline_daily_days is not None:
+            low, high = caps.offline_daily_days
+            if not timedelta(days=low) <= span <= timedelta(days=high):
+                problems.append(
+                    f"{maker} daily-bound offline codes last {low}-{high} days "
+                    "(same start and end time of day)"
+                )
+    elif caps.offline_hourly_max_hours is not None and span > timedelta(
+        hours=caps.offline_hourly_max_hours
+    ):
+        problems.append(
+            f"{maker} hourly-bound offline codes last at most {caps.offline_hourly_max_hours} h; "
+            "for longer, start and end at the same time of day (daily-bound)"
+        )
+    return problems

@@ -29,6 +29,8 @@ PROFILES: dict[str, Capabilities] = {
         offline_codes=True,
         one_time_codes=True,
         max_active_codes=199,
+        offline_hourly_max_hours=672,
+        offline_daily_days=(29, 367),
     ),
     "lockly": Capabilities(
         manufacturer="lockly",
@@ -44,6 +46,7 @@ PROFILES: dict[str, Capabilities] = {
         native_scheduling=False,
         online_codes=False,
         offline_codes=True,
+        offline_max_days=31,
     ),
     "kwikset": Capabilities(
         manufacturer="kwikset",
