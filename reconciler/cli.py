@@ -104,6 +104,22 @@ def _parser() -> argparse.ArgumentParser:
         help="list unmanaged codes as entries instead of comments",
     )
 
+    timeline = commands.add_parser(
+        "timeline", help="per device, which codes are on the locks and active when"
+    )
+    with_config(timeline)
+    timeline.add_argument(
+        "--device", action="append", default=[], metavar="KEY", help="only this device (repeatable)"
+    )
+    timeline.add_argument(
+        "--from", dest="start", type=_parse_now, help="start of the period (default: now)"
+    )
+    timeline.add_argument(
+        "--to", dest="end", type=_parse_now, help="end of the period (default: now + horizon)"
+    )
+    timeline.add_argument("--now", type=_parse_now, help="as if it were this time (ISO 8601)")
+    timeline.add_argument("--format", choices=("text", "json"), default="text")
+
     schema = commands.add_parser("schema", help="print the config's JSON Schema")
     schema.add_argument("--debug", action="store_true", default=argparse.SUPPRESS)
     return parser
@@ -171,6 +187,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         codes = sum(len(d.codes) for d in config.devices)
         print(f"{', '.join(map(str, config.paths))}: valid ({devices} devices, {codes} codes)")
         return EXIT_OK
+    if args.command == "timeline":
+        return asyncio.run(_timeline(args, config))
     return asyncio.run(_plan_or_apply(args, config))
 
 
@@ -211,6 +229,40 @@ async def _plan_or_apply(args: argparse.Namespace, config: Config) -> int:
         return EXIT_ERROR if report.failed else EXIT_OK
     finally:
         await provider.aclose()
+
+
+async def _timeline(args: argparse.Namespace, config: Config) -> int:
+    """Read only the selected locks, plan, and print the plan as a timeline (never a PIN)."""
+    from dataclasses import replace
+
+    from reconciler.providers import make_provider
+    from reconciler.run import plan_run
+    from reconciler.timeline import (
+        build_timeline,
+        render_timeline_json,
+        render_timeline_text,
+        select_devices,
+    )
+
+    fixed_now: datetime | None = args.now
+    config = replace(config, devices=select_devices(config.devices, args.device))
+    provider = make_provider(config, clock=lambda: fixed_now or datetime.now(UTC))
+    try:
+        planned = await plan_run(config, provider, now=fixed_now or datetime.now(UTC))
+    finally:
+        await provider.aclose()
+    capabilities = {key: live.device.capabilities for key, live in planned.live.items()}
+    timeline = build_timeline(
+        config.devices,
+        planned.plan,
+        capabilities,
+        config.settings,
+        start=args.start,
+        end=args.end,
+    )
+    render = render_timeline_json if args.format == "json" else render_timeline_text
+    sys.stdout.write(render(timeline))
+    return EXIT_OK
 
 
 async def _import(args: argparse.Namespace) -> int:

@@ -1,0 +1,107 @@
+"""`accesscodes timeline` as users run it: real subprocesses on the quickstart example."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from conftest import CliRunner
+from syrupy.assertion import SnapshotAssertion
+
+NOW = "2026-11-23T15:00:00Z"
+PINS = ("482913", "639027")
+
+
+def _json(cli: CliRunner, quickstart: Path, *args: str) -> dict[str, Any]:
+    result = cli("timeline", "-c", str(quickstart), "--now", NOW, "--format", "json", *args)
+    assert result.code == 0, result.output
+    return json.loads(result.out)
+
+
+def _device(data: dict[str, Any], key: str) -> dict[str, Any]:
+    return next(d for d in data["devices"] if d["device"] == key)
+
+
+def test_text_timeline_of_the_quickstart(
+    cli: CliRunner, quickstart: Path, snapshot: SnapshotAssertion
+) -> None:
+    result = cli("timeline", "-c", str(quickstart), "--now", NOW)
+    assert result.code == 0, result.output
+    assert result.out == snapshot
+
+
+def test_json_shows_lead_times_per_lock(cli: CliRunner, quickstart: Path) -> None:
+    data = _json(cli, quickstart)
+    assert data["now"] == NOW and data["from"] == NOW and data["to"] == "2026-12-07T15:00:00Z"
+
+    # The Ultraloq schedules just in time: the cleaner goes on 30 minutes before 10:00 EST.
+    back = _device(data, "back-door")
+    cleaner = next(c for c in back["codes"] if c["name"] == "Cleaner")
+    assert cleaner["occurrence"] == "2026-11-24T15:00:00Z"
+    assert cleaner["due_at"] == "2026-11-24T14:30:00Z"
+    assert cleaner["state"] == "due" and not cleaner["on_lock"]
+    assert back["next_due"]["at"] == "2026-11-24T14:30:00Z"
+    assert data["next_due"] == {
+        "at": "2026-11-24T14:30:00Z",
+        "device": "back-door",
+        "name": "Cleaner",
+        "action": "create",
+        "occurrence": "2026-11-24T15:00:00Z",
+    }
+
+    # The August schedules natively: the next occurrence goes on 72 h ahead.
+    front = _device(data, "front-door")
+    upcoming = next(c for c in front["codes"] if c["occurrence"] == "2026-12-01T15:00:00Z")
+    assert upcoming["due_at"] == "2026-11-28T15:00:00Z"
+    assert upcoming["programmed_from"] == "2026-11-28T15:00:00Z"
+    assert front["next_due"]["at"] == "2026-11-28T15:00:00Z"
+
+
+def test_codes_are_in_the_order_they_go_on_the_lock(cli: CliRunner, quickstart: Path) -> None:
+    cli("apply", "-c", str(quickstart), "--now", NOW, "--auto-approve")
+    front = _device(_json(cli, quickstart), "front-door")
+    states = [(c["name"], c["state"], c["on_lock"]) for c in front["codes"]]
+    assert states == [
+        ("Alice (resident)", "ongoing", True),
+        ("Cleaner", "on_lock", True),
+        ("Cleaner", "due", False),
+        ("Guest Bob", "due", False),
+    ]
+
+
+def test_device_filter_shows_only_that_device(cli: CliRunner, quickstart: Path) -> None:
+    data = _json(cli, quickstart, "--device", "back-door")
+    assert [d["device"] for d in data["devices"]] == ["back-door"]
+    assert data["next_due"]["device"] == "back-door"
+
+    text = cli("timeline", "-c", str(quickstart), "--now", NOW, "--device", "front-door")
+    assert text.code == 0, text.output
+    assert "front-door (august_front, America/New_York)" in text.out
+    assert "back-door" not in text.out
+
+    unknown = cli("timeline", "-c", str(quickstart), "--now", NOW, "--device", "garage")
+    assert unknown.code == 1
+    assert "no device 'garage'" in unknown.err
+
+
+def test_period_limits_the_codes_shown(cli: CliRunner, quickstart: Path) -> None:
+    data = _json(cli, quickstart, "--from", "2026-11-29T00:00:00", "--to", "2026-12-02T00:00:00")
+    back = _device(data, "back-door")
+    assert [(c["name"], c["occurrence"]) for c in back["codes"]] == [
+        ("Alice (resident)", None),
+        ("Cleaner", "2026-12-01T15:00:00Z"),
+    ]
+    bad = cli("timeline", "-c", str(quickstart), "--from", NOW, "--to", "2026-11-01T00:00:00Z")
+    assert bad.code == 1 and "must be after" in bad.err
+
+
+def test_no_pin_is_ever_printed(cli: CliRunner, quickstart: Path) -> None:
+    for state in ("before apply", "after apply"):
+        text = cli("timeline", "-c", str(quickstart), "--now", NOW)
+        data = cli("timeline", "-c", str(quickstart), "--now", NOW, "--format", "json")
+        assert text.code == 0 and data.code == 0, state
+        for pin in PINS:
+            assert pin not in text.output, state
+            assert pin not in data.output, state
+        cli("apply", "-c", str(quickstart), "--now", NOW, "--auto-approve")
