@@ -55,6 +55,11 @@ def _parser() -> argparse.ArgumentParser:
         "validate", help="check the config; every problem with file:line"
     )
     with_config(validate)
+    validate.add_argument(
+        "--skip-devices",
+        action="store_true",
+        help="check the config alone, without asking the provider about the locks",
+    )
 
     plan = commands.add_parser("plan", help="read the locks and show what apply would change")
     with_config(plan)
@@ -183,13 +188,40 @@ def _dispatch(args: argparse.Namespace) -> int:
         return asyncio.run(_import(args))
     config = load_config(args.config)
     if args.command == "validate":
+        note = "" if args.skip_devices else asyncio.run(_check_devices(config))
         devices = len(config.devices)
         codes = sum(len(d.codes) for d in config.devices)
         print(f"{', '.join(map(str, config.paths))}: valid ({devices} devices, {codes} codes)")
+        if note:
+            print(note, file=sys.stderr)
         return EXIT_OK
     if args.command == "timeline":
         return asyncio.run(_timeline(args, config))
     return asyncio.run(_plan_or_apply(args, config))
+
+
+async def _check_devices(config: Config) -> str:
+    """Check each code against its lock's capabilities; raise `ConfigError` on problems.
+    Returns a note when the provider cannot be asked (no key, unreachable)."""
+    from reconciler.devicecheck import device_problems
+    from reconciler.errors import ProviderError
+    from reconciler.providers import make_provider
+
+    now = datetime.now(UTC)
+    try:
+        provider = make_provider(config, clock=lambda: now)
+    except UsageError as exc:
+        return f"Note: device checks skipped: {exc}"
+    try:
+        devices = await provider.list_devices([d.device_id for d in config.devices])
+    except ProviderError as exc:
+        return f"Note: device checks skipped: {exc}"
+    finally:
+        await provider.aclose()
+    problems = device_problems(config, {d.device_id: d for d in devices}, now=now)
+    if problems:
+        raise ConfigError(problems)
+    return ""
 
 
 async def _plan_or_apply(args: argparse.Namespace, config: Config) -> int:
