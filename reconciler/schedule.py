@@ -33,11 +33,17 @@ def to_utc(moment: datetime, zone: ZoneInfo) -> datetime:
 
 
 def _localize(wall: datetime, zone: ZoneInfo) -> datetime:
-    """Attach `zone`; a wall time skipped by a DST jump moves forward past the gap."""
-    aware = wall.replace(tzinfo=zone)
-    round_trip = aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
-    if round_trip != wall:
-        aware = (aware.astimezone(UTC)).astimezone(zone)
+    """Attach `zone` to a wall-clock time, choosing one instant for every wall time.
+
+    A wall time that occurs twice (fall back) is the first one (fold=0), so a window is never
+    doubled. One that never occurs (spring forward) is shifted later by the length of the gap
+    (02:30 becomes 03:30), the instant the clock would have shown it had it not jumped; this is
+    PEP 495's fold=0 reading and what java.time does.
+    """
+    aware = wall.replace(tzinfo=zone, fold=0)
+    instant = aware.astimezone(UTC)
+    if instant.astimezone(zone).replace(tzinfo=None) != aware.replace(tzinfo=None):
+        aware = instant.astimezone(zone)  # in a gap: the real time at that instant
     return aware
 
 
@@ -61,20 +67,42 @@ def occurrences(
     code: DesiredCode, zone: ZoneInfo, *, now: datetime, horizon: timedelta
 ) -> list[tuple[datetime, datetime]]:
     """The (start, end) windows in UTC of a recurring code that end after `now` and start
-    before `now + horizon`."""
+    before `now + horizon`, oldest first.
+
+    The cron runs on local wall-clock time (the schedule's own zone, else `zone`), so a
+    `0 10 * * TUE` cleaner starts at 10:00 local all year and its UTC time moves with DST.
+    Choices, so that a plan never surprises the person who booked the window:
+
+    - A start that does not exist (the hour a spring-forward jump skips) is shifted later by
+      the length of the gap, as PEP 495 and java.time do (02:30 becomes 03:30). If the cron
+      also fires at that later time (`*/30 * * * *`), the two are one occurrence, not two.
+    - A start that exists twice (the hour a fall-back repeats) is taken once, the first time
+      (fold=0): the lock gets one window, not two.
+    - The duration is wall-clock time: a 4 h window booked 10:00 ends at 14:00 local, even
+      when DST changes inside it (the window is then 3 h or 5 h of real time). An end that
+      falls in a gap is shifted later in the same way as a start.
+    """
     assert code.schedule is not None
     schedule = code.schedule
     local_zone = ZoneInfo(schedule.timezone) if schedule.timezone else zone
-    local_start = (now - schedule.duration).astimezone(local_zone).replace(tzinfo=None)
+    # Start a day early: the duration is wall-clock time, so `now - duration` in UTC can be up
+    # to a DST shift later than the start of a window still open now (a window begun before a
+    # fall-back ends an hour later in UTC). Windows already over are filtered out below.
+    since = now - schedule.duration - timedelta(days=1)
+    iterator = croniter(schedule.cron, since.astimezone(local_zone).replace(tzinfo=None))
     until = now + horizon
-    iterator = croniter(schedule.cron, local_start)
-    windows = []
+    windows: list[tuple[datetime, datetime]] = []
+    last_start: datetime | None = None
     while True:
-        wall = iterator.get_next(datetime)
-        start = _localize(wall, local_zone).astimezone(UTC)
+        local_start = _localize(iterator.get_next(datetime), local_zone)
+        start = local_start.astimezone(UTC)
         if start >= until:
             return windows
-        end = (_localize(wall, local_zone) + schedule.duration).astimezone(UTC)
+        if last_start is not None and start <= last_start:
+            continue  # a skipped wall time shifted onto one the cron also names
+        last_start = start
+        local_end = _localize(local_start.replace(tzinfo=None) + schedule.duration, local_zone)
+        end = local_end.astimezone(UTC)
         if end > now:
             windows.append((start, end))
 
