@@ -341,6 +341,7 @@ def _settings(model: ConfigFile) -> Settings:
         concurrency=s.concurrency,
         native_lead=parse_duration(s.native_lead),
         jit_lead=parse_duration(s.jit_lead),
+        send_at_lead_time=s.send_codes == "at_lead_time",
         policies=tuple(s.policies),
     )
 

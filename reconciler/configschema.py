@@ -108,6 +108,11 @@ class SettingsConfig(_Strict):
     concurrency: int = Field(16, ge=1, le=256)
     native_lead: str = Field("72h", pattern=DURATION_PATTERN)
     jit_lead: str = Field("30m", pattern=DURATION_PATTERN)
+    send_codes: Literal["at_lead_time", "at_once"] = Field(
+        "at_lead_time",
+        description="Send time-bound codes at their lead time, or at once for the provider "
+        "to schedule.",
+    )
     policies: list[str] = Field(default_factory=list)
 
 

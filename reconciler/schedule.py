@@ -161,6 +161,6 @@ def _target(
         prefer_native_scheduling=code.prefer_native_scheduling,
     )
     program_at = None
-    if start is not None and end is not None and not code.offline:
+    if start is not None and end is not None and not code.offline and settings.send_at_lead_time:
         program_at = start - lead_time(code, capabilities, settings)
     return Target(code=code, spec=spec, occurrence=occurrence, program_at=program_at)

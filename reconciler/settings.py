@@ -49,6 +49,9 @@ class Settings:
     - `native_lead` / `jit_lead`: how long before `starts_at` a time-bound code is programmed on
       a lock that schedules natively (72 h, Seam's preload) and on one that does not (30 min,
       the seed documents' figure; Seam's current docs say 60 min).
+    - `send_at_lead_time`: hold a time-bound code back until its lead time (default), or send
+      it at once and let the provider schedule it (`send_codes: at_once`). Holding back keeps
+      the plan equal to what is on the lock and frees slots until they are needed.
     """
 
     timezone: str = "UTC"
@@ -59,4 +62,5 @@ class Settings:
     concurrency: int = 16
     native_lead: timedelta = timedelta(hours=72)
     jit_lead: timedelta = timedelta(minutes=30)
+    send_at_lead_time: bool = True
     policies: tuple[str, ...] = field(default=())
