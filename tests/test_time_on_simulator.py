@@ -20,11 +20,13 @@ settings:
   jit:
     device_id: ultraloq_jit
     codes:
-      - {{name: Guest, code: "736194", starts_at: 2026-12-02T15:00:00, ends_at: 2026-12-05T11:00:00}}
+      - {{name: Guest, code: "736194",
+         starts_at: 2026-12-02T15:00:00, ends_at: 2026-12-05T11:00:00}}
   native:
     device_id: august_native
     codes:
-      - {{name: Guest, code: "736194", starts_at: 2026-12-02T15:00:00, ends_at: 2026-12-05T11:00:00}}
+      - {{name: Guest, code: "736194",
+         starts_at: 2026-12-02T15:00:00, ends_at: 2026-12-05T11:00:00}}
 """
 
 
