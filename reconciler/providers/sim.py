@@ -23,6 +23,7 @@ from reconciler.configschema import SimDeviceConfig
 from reconciler.errors import InvalidInputError, NotFoundError, ProviderError
 from reconciler.models import (
     AccessCodeId,
+    Capabilities,
     CodeSpec,
     CodeStatus,
     Device,
@@ -181,7 +182,7 @@ class SimProvider:
         )
 
     @staticmethod
-    def _check_pin(pin: str, caps: Any, others: list[str], device_id: str) -> None:
+    def _check_pin(pin: str, caps: Capabilities, others: list[str], device_id: str) -> None:
         problems = pin_violations(pin, caps, others=others)
         if problems:
             duplicate = "another code on this lock has the same PIN" in problems
