@@ -11,10 +11,12 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from reconciler.errors import AccessCodesError, ProviderError
-from reconciler.models import DeviceId, LiveCode, LiveDevice
+from reconciler.journal import Journal
+from reconciler.models import CodeSpec, DeviceId, LiveCode, LiveDevice
 from reconciler.plan import Action, Change, Plan
 from reconciler.providers.base import Provider
 from reconciler.rules import generate_pin
@@ -28,6 +30,8 @@ class Outcome:
     ok: bool
     message: str
     error_code: str | None = None
+    access_code_id: str | None = None
+    written: CodeSpec | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,9 @@ async def apply_plan(
     *,
     concurrency: int,
     on_outcome: Callable[[Outcome], None] | None = None,
+    journal: Journal | None = None,
+    run_id: int = 0,
+    clock: Callable[[], datetime] | None = None,
 ) -> ApplyReport:
     """Make the plan's due changes through `provider`; never raises for a single failure."""
     by_device: dict[DeviceId, list[Change]] = defaultdict(list)
@@ -63,18 +70,42 @@ async def apply_plan(
         by_device[change.device_id].append(change)
     gate = asyncio.Semaphore(concurrency)
     outcomes: list[Outcome] = []
+    now = clock or (lambda: plan.now)
 
     async def run_device(device_id: DeviceId, changes: list[Change]) -> None:
         async with gate:
             taken = _taken_pins(live[device_id], plan, device_id)
             for change in changes:
+                entry = journal.before_send(run_id, change, now()) if journal else 0
                 outcome = await _apply_one(change, provider, live[device_id], taken)
+                if journal is not None:
+                    _record(journal, entry, outcome, now())
                 outcomes.append(outcome)
                 if on_outcome is not None:
                     on_outcome(outcome)
 
     await asyncio.gather(*(run_device(d, cs) for d, cs in by_device.items()))
     return ApplyReport(tuple(outcomes))
+
+
+def _record(journal: Journal, entry: int, outcome: Outcome, now: datetime) -> None:
+    """The outcome, and what we wrote (as a fingerprint) or that the code is gone."""
+    change = outcome.change
+    journal.after_send(
+        entry,
+        ok=outcome.ok,
+        access_code_id=outcome.access_code_id,
+        error_code=outcome.error_code,
+        message=outcome.message,
+    )
+    if not outcome.ok:
+        return
+    if change.action is Action.DELETE and change.access_code_id:
+        journal.forget(change.access_code_id)
+    elif outcome.written is not None and outcome.written.code and outcome.access_code_id:
+        written = outcome.written
+        mark = journal.fingerprint(written.code, written.starts_at, written.ends_at)
+        journal.remember(outcome.access_code_id, change.device_id, mark, now)
 
 
 def _taken_pins(live: LiveDevice, plan: Plan, device_id: DeviceId) -> set[str]:
@@ -97,12 +128,28 @@ async def _apply_one(
             created = await provider.create_code(change.device_id, spec)
             if created.code:
                 taken.add(created.code)
-            return Outcome(change, True, f"created ({created.access_code_id})")
+            written = replace(
+                spec, code=created.code, starts_at=created.starts_at, ends_at=created.ends_at
+            )
+            return Outcome(
+                change,
+                True,
+                f"created ({created.access_code_id})",
+                access_code_id=created.access_code_id,
+                written=written,
+            )
         current = _live_code(change, live)
         if change.action is Action.UPDATE:
             assert change.spec is not None
             await provider.update_code(current, change.spec)
-            return Outcome(change, True, f"updated {', '.join(change.changed)}")
+            written = replace(change.spec, code=change.spec.code or current.code)
+            return Outcome(
+                change,
+                True,
+                f"updated {', '.join(change.changed)}",
+                access_code_id=current.access_code_id,
+                written=written,
+            )
         if change.action is Action.DELETE:
             await provider.delete_code(current)
             return Outcome(change, True, "deleted")

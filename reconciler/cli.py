@@ -125,6 +125,10 @@ def _parser() -> argparse.ArgumentParser:
     timeline.add_argument("--now", type=_parse_now, help="as if it were this time (ISO 8601)")
     timeline.add_argument("--format", choices=("text", "json"), default="text")
 
+    history = commands.add_parser("history", help="the journal: past applies and their changes")
+    with_config(history)
+    history.add_argument("--limit", type=int, default=20, help="how many runs (default 20)")
+
     schema = commands.add_parser("schema", help="print the config's JSON Schema")
     schema.add_argument("--debug", action="store_true", default=argparse.SUPPRESS)
     return parser
@@ -187,6 +191,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "import":
         return asyncio.run(_import(args))
     config = load_config(args.config)
+    if args.command == "history":
+        return _history(config, args.limit)
     if args.command == "validate":
         note = "" if args.skip_devices else asyncio.run(_check_devices(config))
         devices = len(config.devices)
@@ -227,13 +233,14 @@ async def _check_devices(config: Config) -> str:
 async def _plan_or_apply(args: argparse.Namespace, config: Config) -> int:
     from reconciler.providers import make_provider
     from reconciler.render import RENDERERS, render_text
-    from reconciler.run import apply_run, plan_run
+    from reconciler.run import apply_run, open_journal, plan_run
 
     fixed_now: datetime | None = args.now
     now = fixed_now or datetime.now(UTC)
     provider = make_provider(config, clock=lambda: fixed_now or datetime.now(UTC))
+    journal = open_journal(config, create=False)
     try:
-        planned = await plan_run(config, provider, now=now)
+        planned = await plan_run(config, provider, now=now, journal=journal)
         data = planned.plan.to_data(show_codes=args.show_codes)
         if args.command == "plan":
             if args.out:
@@ -252,7 +259,15 @@ async def _plan_or_apply(args: argparse.Namespace, config: Config) -> int:
             return EXIT_OK
         if not args.auto_approve:
             _confirm(len(due))
-        report = await apply_run(config, provider, planned, on_outcome=_print_outcome)
+        journal = journal or open_journal(config, create=True)
+        report = await apply_run(
+            config,
+            provider,
+            planned,
+            journal=journal,
+            on_outcome=_print_outcome,
+            clock=lambda: fixed_now or datetime.now(UTC),
+        )
         counts = report.counts()
         print(
             f"\nApply complete: {counts['create']} created, {counts['update']} updated, "
@@ -261,6 +276,8 @@ async def _plan_or_apply(args: argparse.Namespace, config: Config) -> int:
         return EXIT_ERROR if report.failed else EXIT_OK
     finally:
         await provider.aclose()
+        if journal is not None:
+            journal.close()
 
 
 async def _timeline(args: argparse.Namespace, config: Config) -> int:
@@ -350,6 +367,32 @@ async def _import(args: argparse.Namespace) -> int:
     for device_id in result.missing:
         print(f"Warning: the provider does not know device {device_id}", file=sys.stderr)
     return EXIT_ERROR if result.missing else EXIT_OK
+
+
+def _history(config: Config, limit: int) -> int:
+    from reconciler.run import open_journal
+
+    journal = open_journal(config, create=False)
+    if journal is None:
+        print("No applies recorded yet.")
+        return EXIT_OK
+    try:
+        rows = journal.history(limit)
+    finally:
+        journal.close()
+    run = None
+    for row in rows:
+        if row.run_id != run:
+            run = row.run_id
+            checksum = (row.plan_checksum or "")[:19]
+            print(
+                f"run {row.run_id}  {row.started_at}  {row.actor}  {row.command}  "
+                f"{row.run_outcome}  {checksum}"
+            )
+        if row.action is not None:
+            error = f" [{row.error_code}]" if row.error_code else ""
+            print(f"    {row.at}  {row.device} / {row.name}: {row.action} {row.status}{error}")
+    return EXIT_OK
 
 
 def _confirm(count: int) -> None:

@@ -342,6 +342,7 @@ def _settings(model: ConfigFile) -> Settings:
         native_lead=parse_duration(s.native_lead),
         jit_lead=parse_duration(s.jit_lead),
         send_at_lead_time=s.send_codes == "at_lead_time",
+        state_db=s.state_db,
         policies=tuple(s.policies),
     )
 

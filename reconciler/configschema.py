@@ -114,6 +114,9 @@ class SettingsConfig(_Strict):
         "to schedule.",
     )
     policies: list[str] = Field(default_factory=list)
+    state_db: str = Field(
+        ".accesscodes/state.db", description="The journal (SQLite), relative to the config."
+    )
 
 
 class ConfigFile(_Strict):

@@ -8,13 +8,14 @@ with `settings.prune`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from reconciler.capacity import Interval, first_clash
 from reconciler.models import (
+    AccessCodeId,
     Capabilities,
     DesiredDevice,
     DeviceId,
@@ -41,12 +42,32 @@ _ERROR_DRIFT = {
 }
 
 
+Fingerprint = Callable[[str, datetime | None, datetime | None], str]
+
+
+@dataclass(frozen=True)
+class LastWritten:
+    """What we last wrote to each code (keyed fingerprints from the journal), so a code changed
+    behind our back can be told from a config edit."""
+
+    fingerprints: Mapping[AccessCodeId, str]
+    fingerprint: Fingerprint
+
+    def changed_outside(self, live: LiveCode) -> bool:
+        """Whether the lock reports other values than we last wrote to this code."""
+        expected = self.fingerprints.get(live.access_code_id)
+        if expected is None or live.code is None:
+            return False
+        return self.fingerprint(live.code, live.starts_at, live.ends_at) != expected
+
+
 def plan(
     desired: Sequence[DesiredDevice],
     live: Mapping[DeviceId, LiveDevice],
     *,
     now: datetime,
     settings: Settings,
+    last_written: LastWritten | None = None,
 ) -> Plan:
     """Compare each listed device's desired codes with its live ones, in config order."""
     changes: list[Change] = []
@@ -56,7 +77,9 @@ def plan(
         if live_device is None:
             changes.extend(_device_not_found(device))
             continue
-        device_changes, device_drift = _plan_device(device, live_device, now=now, settings=settings)
+        device_changes, device_drift = _plan_device(
+            device, live_device, now=now, settings=settings, last_written=last_written
+        )
         changes.extend(device_changes)
         drift.extend(device_drift)
     return Plan(now=now, changes=tuple(changes), drift=tuple(drift))
@@ -77,7 +100,12 @@ def _device_not_found(device: DesiredDevice) -> list[Change]:
 
 
 def _plan_device(
-    device: DesiredDevice, live_device: LiveDevice, *, now: datetime, settings: Settings
+    device: DesiredDevice,
+    live_device: LiveDevice,
+    *,
+    now: datetime,
+    settings: Settings,
+    last_written: LastWritten | None,
 ) -> tuple[list[Change], list[Drift]]:
     caps = live_device.device.capabilities
     zone_info = device_zone(device, caps, settings)
@@ -106,7 +134,7 @@ def _plan_device(
     for target in wanted:
         match = _claim(target, unclaimed)
         if match is not None:
-            drift.extend(_live_drift(device, match))
+            drift.extend(_live_drift(device, match, last_written))
         spec = target.spec
         if spec.ends_at is not None and spec.ends_at <= now:
             if match is not None and not match.is_offline:  # offline codes expire by themselves
@@ -239,7 +267,7 @@ def _plan_device(
                     reasons=("not in the config (prune: true)",),
                 )
             )
-        drift.extend(_live_drift(device, extra))
+        drift.extend(_live_drift(device, extra, last_written))
     for other in live_device.unmanaged:
         drift.append(
             Drift(
@@ -337,8 +365,20 @@ def _changed_fields(target: Target, live: LiveCode) -> list[str]:
     return changed
 
 
-def _live_drift(device: DesiredDevice, live: LiveCode) -> list[Drift]:
+def _live_drift(
+    device: DesiredDevice, live: LiveCode, last_written: LastWritten | None
+) -> list[Drift]:
     found = []
+    if last_written is not None and last_written.changed_outside(live):
+        found.append(
+            Drift(
+                device.key,
+                live.name,
+                DriftKind.MODIFIED_EXTERNALLY,
+                "PIN or window changed outside accesscodes since it was last applied",
+                live.access_code_id,
+            )
+        )
     for warning in live.warnings:
         if warning.code in _WARNING_DRIFT:
             kind, detail = _WARNING_DRIFT[warning.code]

@@ -1,6 +1,6 @@
 """One plan or apply run, from a loaded config to a plan and an apply report.
 
-The CLI, the controller and the GitHub Action all go through these two functions, so what is
+The CLI, the controller and the GitHub Action all go through these functions, so what is
 shown is what is done.
 """
 
@@ -9,12 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from reconciler.applier import ApplyReport, Outcome, apply_plan
 from reconciler.config import Config
 from reconciler.inventory import read_live
+from reconciler.journal import Journal
 from reconciler.models import DeviceId, LiveDevice
 from reconciler.plan import Plan
+from reconciler.planner import LastWritten
 from reconciler.planner import plan as make_plan
 from reconciler.providers.base import Provider
 
@@ -27,11 +30,33 @@ class PlannedRun:
     live: dict[DeviceId, LiveDevice]
 
 
-async def plan_run(config: Config, provider: Provider, *, now: datetime) -> PlannedRun:
+def journal_path(config: Config) -> Path:
+    """Where this config's journal lives."""
+    return config.base_dir / config.settings.state_db
+
+
+def open_journal(config: Config, *, create: bool) -> Journal | None:
+    """The config's journal; None when it does not exist yet and `create` is false (a plan
+    reads the journal but never creates one)."""
+    path = journal_path(config)
+    if not create and not path.exists():
+        return None
+    return Journal(path)
+
+
+async def plan_run(
+    config: Config, provider: Provider, *, now: datetime, journal: Journal | None = None
+) -> PlannedRun:
     """Read the listed devices and plan them against the config."""
     device_ids = [d.device_id for d in config.devices]
     live = await read_live(provider, device_ids, concurrency=config.settings.concurrency)
-    result = make_plan(config.devices, live, now=now, settings=config.settings)
+    last_written = None
+    if journal is not None:
+        ids = [c.access_code_id for d in live.values() for c in d.codes]
+        last_written = LastWritten(journal.written(ids), journal.fingerprint)
+    result = make_plan(
+        config.devices, live, now=now, settings=config.settings, last_written=last_written
+    )
     return PlannedRun(result, live)
 
 
@@ -40,13 +65,25 @@ async def apply_run(
     provider: Provider,
     planned: PlannedRun,
     *,
+    journal: Journal | None = None,
+    clock: Callable[[], datetime] | None = None,
     on_outcome: Callable[[Outcome], None] | None = None,
 ) -> ApplyReport:
-    """Carry out the due changes of a plan made by `plan_run`."""
-    return await apply_plan(
+    """Carry out the due changes of a plan made by `plan_run`, recording them in `journal`."""
+    now = clock or (lambda: planned.plan.now)
+    run_id = 0
+    if journal is not None:
+        run_id = journal.start_run(command="apply", plan_checksum=planned.plan.checksum, now=now())
+    report = await apply_plan(
         planned.plan,
         provider,
         planned.live,
         concurrency=config.settings.concurrency,
         on_outcome=on_outcome,
+        journal=journal,
+        run_id=run_id,
+        clock=now,
     )
+    if journal is not None:
+        journal.finish_run(run_id, "failed" if report.failed else "ok", now())
+    return report

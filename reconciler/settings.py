@@ -52,6 +52,7 @@ class Settings:
     - `send_at_lead_time`: hold a time-bound code back until its lead time (default), or send
       it at once and let the provider schedule it (`send_codes: at_once`). Holding back keeps
       the plan equal to what is on the lock and frees slots until they are needed.
+    - `state_db`: the journal (SQLite), relative to the config's folder.
     """
 
     timezone: str = "UTC"
@@ -63,4 +64,5 @@ class Settings:
     native_lead: timedelta = timedelta(hours=72)
     jit_lead: timedelta = timedelta(minutes=30)
     send_at_lead_time: bool = True
+    state_db: str = ".accesscodes/state.db"
     policies: tuple[str, ...] = field(default=())

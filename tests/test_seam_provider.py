@@ -90,9 +90,27 @@ def test_a_pin_changed_behind_our_back_is_planned_back(
     plan = json.loads(cli("plan", "--now", NOW, "--format", "json", env=fake.env).out)
     (update,) = [c for c in plan["changes"] if c["action"] == "update"]
     assert (update["device"], update["name"], update["changed"]) == ("back", "Alice", ["code"])
+    assert [(d["device"], d["name"], d["kind"]) for d in plan["drift"]] == [
+        ("back", "Alice", "modified_externally")
+    ]
     assert cli("apply", "--now", NOW, "--auto-approve", env=fake.env).code == 0
     (restored,) = managed(fake, "august_device_2")
     assert restored["code"] == "482913"
+    healed = json.loads(cli("plan", "--now", NOW, "--format", "json", env=fake.env).out)
+    assert healed["drift"] == []
+
+
+def test_a_pin_changed_in_the_config_is_an_update_but_not_drift(
+    cli: CliRunner, fake: SeamFake, tmp_path: Path
+) -> None:
+    write(tmp_path, TWO_LOCKS)
+    cli("apply", "--now", NOW, "--auto-approve", env=fake.env)
+    write(tmp_path, TWO_LOCKS.replace('"482913"', '"905172"'))
+    plan = json.loads(cli("plan", "--now", NOW, "--format", "json", env=fake.env).out)
+    assert sorted(c["device"] for c in plan["changes"] if c["action"] == "update") == [
+        "back", "front"
+    ]
+    assert plan["drift"] == []
 
 
 def test_unmanaged_codes_are_reported_and_prune_decides_removed_ones(
