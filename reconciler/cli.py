@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from reconciler import __version__
-from reconciler.errors import AccessCodesError, ConfigError, UsageError
+from reconciler.errors import AccessCodesError, ConfigError, PlanRefused, UsageError
 
 if TYPE_CHECKING:
     from reconciler.applier import Outcome
@@ -75,6 +75,11 @@ def _parser() -> argparse.ArgumentParser:
     apply = commands.add_parser("apply", help="plan, confirm and carry out the changes")
     with_config(apply)
     apply.add_argument("--auto-approve", action="store_true", help="do not ask for confirmation")
+    apply.add_argument(
+        "--force",
+        action="store_true",
+        help="apply past the delete guards (max_deletes, codes active now)",
+    )
     _plan_options(apply)
 
     imports = commands.add_parser(
@@ -257,6 +262,16 @@ async def _plan_or_apply(args: argparse.Namespace, config: Config) -> int:
         due = planned.plan.due()
         if not due:
             return EXIT_OK
+        refusals = planned.plan.refusals(
+            max_deletes=config.settings.max_deletes,
+            max_deletes_per_device=config.settings.max_deletes_per_device,
+        )
+        if refusals and not args.force:
+            for reason in refusals:
+                print(f"Refused: {reason}", file=sys.stderr)
+            raise PlanRefused(
+                "the plan trips a delete guard; nothing was applied (--force to go on)"
+            )
         if not args.auto_approve:
             _confirm(len(due))
         journal = journal or open_journal(config, create=True)

@@ -60,7 +60,9 @@ class CodeConfig(_Strict):
         None, description="false: program just in time instead of the lock's own schedule."
     )
     protected: bool = Field(False, description="Never deleted by a plan.")
-    revoke: bool = Field(False, description="Allow deleting this code while its window is open.")
+    revoke: bool = Field(
+        False, description="Take this code off the lock now, even inside its window."
+    )
 
 
 class DeviceConfig(_Strict):

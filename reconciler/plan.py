@@ -106,6 +106,7 @@ class Change:
     after: CodeState | None = None
     changed: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    guard: str | None = None
     occurrence: datetime | None = None
     timezone: str | None = None
     source: SourceRef | None = None
@@ -139,6 +140,8 @@ class Change:
         }
         if self.occurrence is not None:
             data["occurrence"] = iso(self.occurrence)
+        if self.guard is not None:
+            data["guard"] = self.guard
         return data
 
 
@@ -187,6 +190,28 @@ class Plan:
         counts = Counter("deferred" if c.deferred else str(c.action) for c in self.changes)
         keys = ("create", "update", "delete", "noop", "deferred", "blocked")
         return {key: counts.get(key, 0) for key in keys}
+
+    def refusals(self, *, max_deletes: int, max_deletes_per_device: int | None = None) -> list[str]:
+        """Why `apply` must not run this plan without `--force` (empty: it may)."""
+        deletes = [c for c in self.due() if c.action is Action.DELETE]
+        reasons = []
+        if len(deletes) > max_deletes:
+            reasons.append(
+                f"the plan deletes {len(deletes)} codes, more than settings.max_deletes "
+                f"({max_deletes})"
+            )
+        if max_deletes_per_device is not None:
+            per_device = Counter(c.device for c in deletes)
+            for device, count in sorted(per_device.items()):
+                if count > max_deletes_per_device:
+                    reasons.append(
+                        f"the plan deletes {count} codes on {device}, more than "
+                        f"settings.max_deletes_per_device ({max_deletes_per_device})"
+                    )
+        for change in self.due():
+            if change.guard:
+                reasons.append(f"{change.device} / {change.name}: {change.guard}")
+        return reasons
 
     @property
     def has_changes(self) -> bool:

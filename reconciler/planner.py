@@ -136,8 +136,15 @@ def _plan_device(
         if match is not None:
             drift.extend(_live_drift(device, match, last_written))
         spec = target.spec
+        if target.code.revoke:
+            if match is not None:
+                quiet_or_write = _revoke(target, match, change)
+                (quiet if quiet_or_write.action is Action.BLOCKED else writes).append(
+                    quiet_or_write
+                )
+            continue
         if spec.ends_at is not None and spec.ends_at <= now:
-            if match is not None and not match.is_offline:  # offline codes expire by themselves
+            if match is not None and not match.is_offline and not target.code.protected:
                 writes.append(
                     change(
                         Action.DELETE,
@@ -265,6 +272,7 @@ def _plan_device(
                     access_code_id=extra.access_code_id,
                     before=CodeState.of_live(extra),
                     reasons=("not in the config (prune: true)",),
+                    guard=_active_guard(extra, now),
                 )
             )
         drift.extend(_live_drift(device, extra, last_written))
@@ -320,6 +328,45 @@ def _fit_slots(
             )
         )
     return kept, refused
+
+
+def _revoke(target: Target, match: LiveCode, change: Callable[..., Change]) -> Change:
+    """`revoke: true`: take the code off the lock now, even inside its window."""
+    if target.code.protected:
+        reason = "protected: true codes are never deleted by a plan; remove protected to revoke"
+    elif match.is_offline:
+        reason = (
+            f"an issued offline code cannot be revoked; it stays valid until {_fmt(match.ends_at)}"
+        )
+    else:
+        return change(
+            Action.DELETE,
+            target,
+            access_code_id=match.access_code_id,
+            before=CodeState.of_live(match),
+            reasons=("revoke: true",),
+        )
+    return change(
+        Action.BLOCKED,
+        target,
+        access_code_id=match.access_code_id,
+        before=CodeState.of_live(match),
+        reasons=(reason,),
+    )
+
+
+def _active_guard(live: LiveCode, now: datetime) -> str | None:
+    """A delete that would lock out someone whose window is open right now."""
+    if (
+        live.starts_at is not None
+        and live.ends_at is not None
+        and live.starts_at <= now < live.ends_at
+    ):
+        return (
+            f"its window is active now (until {_fmt(live.ends_at)}): apply needs --force, "
+            "or keep it in the config with revoke: true"
+        )
+    return None
 
 
 def _claim(target: Target, unclaimed: list[LiveCode]) -> LiveCode | None:

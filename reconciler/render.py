@@ -67,6 +67,8 @@ def _describe(change: dict[str, Any]) -> list[str]:
     if change["action"] == "blocked" and change.get("source"):
         details.append(f"at {change['source']}")
     details.extend(f"warning: {w}" for w in change["warnings"])
+    if change.get("guard"):
+        details.append(f"guarded: {change['guard']}")
     return details
 
 
