@@ -80,6 +80,13 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="apply past the delete guards (max_deletes, codes active now)",
     )
+    apply.add_argument(
+        "--lock-timeout",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="how long to wait for another apply of this config to finish (default 30)",
+    )
     _plan_options(apply)
 
     imports = commands.add_parser(
@@ -208,6 +215,12 @@ def _dispatch(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.command == "timeline":
         return asyncio.run(_timeline(args, config))
+    if args.command == "apply":
+        from reconciler.run import journal_path
+        from reconciler.statelock import apply_lock
+
+        with apply_lock(journal_path(config).parent, wait=args.lock_timeout):
+            return asyncio.run(_plan_or_apply(args, config))
     return asyncio.run(_plan_or_apply(args, config))
 
 
