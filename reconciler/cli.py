@@ -203,6 +203,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "import":
         return asyncio.run(_import(args))
     config = load_config(args.config)
+    for warning in config.warnings:
+        print(f"Warning: {warning}", file=sys.stderr)
     if args.command == "history":
         return _history(config, args.limit)
     if args.command == "validate":

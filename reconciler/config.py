@@ -23,6 +23,8 @@ from pydantic import ValidationError
 from reconciler.configschema import CodeConfig, ConfigFile, ProviderConfig, config_json_schema
 from reconciler.errors import ConfigError, Problem
 from reconciler.models import DesiredCode, DesiredDevice, DeviceId, DeviceKey, Schedule, SourceRef
+from reconciler.policy import check as check_policy
+from reconciler.policy import load_policy
 from reconciler.settings import Settings, parse_duration
 from reconciler.yamlsource import PathKey, Position, SourceDocument, YamlProblems, format_path
 from reconciler.yamlsource import load_document as load_yaml
@@ -39,6 +41,7 @@ class Config:
     provider: ProviderConfig
     settings: Settings
     devices: tuple[DesiredDevice, ...]
+    warnings: tuple[Problem, ...] = ()
 
 
 @dataclass
@@ -102,12 +105,19 @@ def load_config(path: Path, *, environ: Mapping[str, str] | None = None) -> Conf
     if problems:
         raise ConfigError(problems)
     base_dir = path if path.is_dir() else path.parent
+    devices = tuple(_devices(model, merged))
+    policy = load_policy(base_dir / p for p in model.settings.policies)
+    violations = check_policy(devices, policy)
+    errors = [v.problem for v in violations if v.level == "error"]
+    if errors:
+        raise ConfigError(errors)
     return Config(
         paths=tuple(files),
         base_dir=base_dir,
         provider=model.provider,
         settings=_settings(model),
-        devices=tuple(_devices(model, merged)),
+        devices=devices,
+        warnings=tuple(v.problem for v in violations if v.level == "warn"),
     )
 
 

@@ -19,7 +19,8 @@ from reconciler.models import Capabilities, CodeSpec
 _MAX_GENERATION_TRIES = 10_000
 
 
-def _is_straight_sequence(pin: str) -> bool:
+def is_straight_sequence(pin: str) -> bool:
+    """1234 or 9876: the first PINs a stranger tries."""
     steps = {int(b) - int(a) for a, b in itertools.pairwise(pin)}
     return len(pin) > 1 and steps in ({1}, {-1})
 
@@ -40,7 +41,7 @@ _PIN_CONSTRAINTS: dict[str, tuple[Callable[[str], bool], str]] = {
         "must not contain three consecutive digits (123, 321)",
     ),
     "no_ascending_or_descending_sequence": (
-        lambda p: not _is_straight_sequence(p),
+        lambda p: not is_straight_sequence(p),
         "must not be an ascending or descending sequence",
     ),
     "at_least_three_unique_digits": (
@@ -131,7 +132,7 @@ def generate_pin(
             alphabet = "".join(d for d in alphabet if d not in banned)
     for _ in range(_MAX_GENERATION_TRIES):
         pin = "".join(choice(alphabet) for _ in range(length))
-        if len(set(pin)) < 3 or _is_straight_sequence(pin):
+        if len(set(pin)) < 3 or is_straight_sequence(pin):
             continue
         if any(pin.startswith(t) or t.startswith(pin) for t in taken):
             continue

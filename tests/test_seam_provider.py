@@ -160,14 +160,14 @@ def test_a_pin_breaking_a_device_constraint_is_refused_at_plan_time(
         nuki:
           device_id: constrained_lock_1
           codes:
-            - name: Weak
-              code: "333333"
+            - name: Zero
+              code: "405918"
             - name: Short
               code: "4829"
     """)
     plan = cli("plan", "--now", NOW, "--detailed-exitcode", env=fake.env)
     assert plan.code == 2
-    assert "no_all_same_digits" in plan.out
+    assert "no_zeros" in plan.out
     assert "take PINs of 6 digits, not 4" in plan.out
     assert "accesscodes.yaml:" in cli("plan", "--now", NOW, "--format", "json", env=fake.env).out
     applied = cli("apply", "--now", NOW, "--auto-approve", env=fake.env)
