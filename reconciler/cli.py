@@ -13,6 +13,7 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -74,6 +75,12 @@ def _parser() -> argparse.ArgumentParser:
 
     apply = commands.add_parser("apply", help="plan, confirm and carry out the changes")
     with_config(apply)
+    apply.add_argument(
+        "planfile",
+        nargs="?",
+        type=Path,
+        help="a plan saved with `plan --out`: applied only if planning again gives the same plan",
+    )
     apply.add_argument("--auto-approve", action="store_true", help="do not ask for confirmation")
     apply.add_argument(
         "--force",
@@ -253,14 +260,18 @@ async def _check_devices(config: Config) -> str:
 async def _plan_or_apply(args: argparse.Namespace, config: Config) -> int:
     from reconciler.providers import make_provider
     from reconciler.render import RENDERERS, render_text
-    from reconciler.run import apply_run, open_journal, plan_run
+    from reconciler.review import check_saved, pin_key, read_saved
+    from reconciler.run import PlannedRun, apply_run, journal_path, open_journal, plan_run
 
     fixed_now: datetime | None = args.now
     now = fixed_now or datetime.now(UTC)
     provider = make_provider(config, clock=lambda: fixed_now or datetime.now(UTC))
     journal = open_journal(config, create=False)
+    saved = read_saved(args.planfile) if args.command == "apply" and args.planfile else None
     try:
         planned = await plan_run(config, provider, now=now, journal=journal)
+        key = pin_key(journal_path(config).parent)
+        planned = PlannedRun(replace(planned.plan, pin_key=key), planned.live)
         data = planned.plan.to_data(show_codes=args.show_codes)
         if args.command == "plan":
             if args.out:
@@ -274,6 +285,9 @@ async def _plan_or_apply(args: argparse.Namespace, config: Config) -> int:
                 return EXIT_CHANGES
             return EXIT_OK
         sys.stdout.write(render_text(data, colour=_colour(sys.stdout)))
+        if saved is not None:
+            check_saved(saved, planned.plan, ttl=config.settings.plan_ttl)
+            print(f"The plan matches the saved one ({planned.plan.checksum[:19]}...).")
         due = planned.plan.due()
         if not due:
             return EXIT_OK
@@ -287,7 +301,7 @@ async def _plan_or_apply(args: argparse.Namespace, config: Config) -> int:
             raise PlanRefused(
                 "the plan trips a delete guard; nothing was applied (--force to go on)"
             )
-        if not args.auto_approve:
+        if saved is None and not args.auto_approve:
             _confirm(len(due))
         journal = journal or open_journal(config, create=True)
         report = await apply_run(

@@ -353,6 +353,7 @@ def _settings(model: ConfigFile) -> Settings:
         jit_lead=parse_duration(s.jit_lead),
         send_at_lead_time=s.send_codes == "at_lead_time",
         state_db=s.state_db,
+        plan_ttl=parse_duration(s.plan_ttl),
         policies=tuple(s.policies),
     )
 

@@ -116,6 +116,7 @@ class SettingsConfig(_Strict):
         "to schedule.",
     )
     policies: list[str] = Field(default_factory=list)
+    plan_ttl: str = Field("24h", pattern=DURATION_PATTERN, description="Max age of a saved plan.")
     state_db: str = Field(
         ".accesscodes/state.db", description="The journal (SQLite), relative to the config."
     )

@@ -8,6 +8,7 @@ renderer, log line or plan file can leak one by accident.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections import Counter
 from dataclasses import dataclass, field
@@ -173,6 +174,7 @@ class Plan:
     now: datetime
     changes: tuple[Change, ...] = ()
     drift: tuple[Drift, ...] = ()
+    pin_key: bytes | None = field(default=None, repr=False, compare=False)
 
     def due(self) -> list[Change]:
         """The writes `apply` carries out now, in order."""
@@ -233,12 +235,21 @@ class Plan:
 
     @property
     def checksum(self) -> str:
-        """A digest of what the plan would do, PINs excluded, so a reviewer's plan can be
-        matched with the one about to be applied."""
-        body = {
+        """A digest of what the plan would do, so a reviewer's plan can be matched with the one
+        about to be applied. PINs count only through an HMAC with `pin_key` (a secret the
+        plan and apply jobs share), so the checksum can be published without revealing one."""
+        body: dict[str, Any] = {
             "changes": [c.to_data(show_codes=False) for c in self.changes],
             "drift": [d.to_data() for d in self.drift],
         }
+        if self.pin_key:
+            pins = [
+                [state.code if state and state.code else "" for state in (c.before, c.after)]
+                for c in self.changes
+            ]
+            body["pins"] = hmac.new(
+                self.pin_key, json.dumps(pins).encode(), hashlib.sha256
+            ).hexdigest()
         canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
         return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 

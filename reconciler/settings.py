@@ -53,6 +53,8 @@ class Settings:
       it at once and let the provider schedule it (`send_codes: at_once`). Holding back keeps
       the plan equal to what is on the lock and frees slots until they are needed.
     - `state_db`: the journal (SQLite), relative to the config's folder.
+    - `plan_ttl`: how old a saved plan may be when `apply FILE` runs it (24 h: a review
+      usually lands the same day; older plans are re-made and reviewed again).
     """
 
     timezone: str = "UTC"
@@ -65,4 +67,5 @@ class Settings:
     jit_lead: timedelta = timedelta(minutes=30)
     send_at_lead_time: bool = True
     state_db: str = ".accesscodes/state.db"
+    plan_ttl: timedelta = timedelta(hours=24)
     policies: tuple[str, ...] = field(default=())
