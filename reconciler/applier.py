@@ -32,6 +32,8 @@ class Outcome:
     error_code: str | None = None
     access_code_id: str | None = None
     written: CodeSpec | None = field(default=None, repr=False)
+    status: str | None = None
+    errors: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,8 @@ async def _apply_one(
                 f"created ({created.access_code_id})",
                 access_code_id=created.access_code_id,
                 written=written,
+                status=str(created.status),
+                errors=tuple(e.code for e in created.errors),
             )
         current = _live_code(change, live)
         if change.action is Action.UPDATE:

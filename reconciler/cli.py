@@ -24,6 +24,8 @@ from reconciler.errors import AccessCodesError, ConfigError, PlanRefused, UsageE
 if TYPE_CHECKING:
     from reconciler.applier import Outcome
     from reconciler.config import Config
+    from reconciler.providers.base import Provider
+    from reconciler.verify import CodeCheck
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 
@@ -86,6 +88,15 @@ def _parser() -> argparse.ArgumentParser:
         "--force",
         action="store_true",
         help="apply past the delete guards (max_deletes, codes active now)",
+    )
+    apply.add_argument(
+        "--wait",
+        nargs="?",
+        const=300.0,
+        default=None,
+        type=_wait_seconds,
+        metavar="DURATION",
+        help="wait (default 5m) until each written code is set on its lock; fail if not",
     )
     apply.add_argument(
         "--lock-timeout",
@@ -317,7 +328,9 @@ async def _plan_or_apply(args: argparse.Namespace, config: Config) -> int:
             f"\nApply complete: {counts['create']} created, {counts['update']} updated, "
             f"{counts['delete']} deleted, {counts['failed']} failed."
         )
-        return EXIT_ERROR if report.failed else EXIT_OK
+        checks = await _verify(args, provider, report.outcomes, fixed_now)
+        unset = [c for c in checks if c.state == "failed"]
+        return EXIT_ERROR if report.failed or unset else EXIT_OK
     finally:
         await provider.aclose()
         if journal is not None:
@@ -437,6 +450,42 @@ def _history(config: Config, limit: int) -> int:
             error = f" [{row.error_code}]" if row.error_code else ""
             print(f"    {row.at}  {row.device} / {row.name}: {row.action} {row.status}{error}")
     return EXIT_OK
+
+
+async def _verify(
+    args: argparse.Namespace,
+    provider: Provider,
+    outcomes: Sequence[Outcome],
+    fixed_now: datetime | None,
+) -> list[CodeCheck]:
+    """Report where each written code stands; with --wait, poll until it is set."""
+    from reconciler.verify import accepted, wait_until_set
+
+    if args.wait is None:
+        checks = accepted(outcomes)
+    else:
+        print(f"Waiting up to {args.wait:.0f} s for the locks to hold the codes...")
+        checks = await wait_until_set(
+            provider,
+            outcomes,
+            timeout=args.wait,
+            clock=lambda: fixed_now or datetime.now(UTC),
+            sleep=asyncio.sleep,
+        )
+    for check in checks:
+        change = check.outcome.change
+        code = f" [{check.error_code}]" if check.error_code else ""
+        print(f"{change.device} / {change.name}: {check.state} ({check.detail}){code}")
+    return checks
+
+
+def _wait_seconds(text: str) -> float:
+    from reconciler.settings import parse_duration
+
+    try:
+        return parse_duration(text).total_seconds()
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def _confirm(count: int) -> None:

@@ -79,6 +79,12 @@ class SimDeviceConfig(_Strict):
     profile: SimProfileName = "generic"
     timezone: str | None = None
     name: str | None = None
+    programming_delay: str = Field(
+        "0s",
+        pattern=DURATION_PATTERN,
+        description="How long a new code stays `setting` before it is `set`.",
+    )
+    fails_to_set: bool = Field(False, description="New codes fail: failed_to_set_on_device.")
 
 
 class ProviderConfig(_Strict):

@@ -15,7 +15,7 @@ import os
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from reconciler.models import (
 from reconciler.plan import iso
 from reconciler.providers.profiles import PROFILES, profile_for
 from reconciler.rules import generate_pin, pin_violations
+from reconciler.settings import parse_duration
 
 Clock = Callable[[], datetime]
 STATE_VERSION = 1
@@ -107,9 +108,15 @@ class SimProvider:
             "is_offline": spec.offline,
             "is_one_time_use": spec.one_time_use,
             "created_at": iso(now),
+            "set_at": iso(now + timedelta(seconds=raw_device.get("programming_delay_s", 0))),
             "errors": [],
             "warnings": [],
         }
+        if raw_device.get("fails_to_set"):
+            raw["status"] = "setting"
+            raw["errors"] = [
+                {"code": "failed_to_set_on_device", "message": "the lock did not accept the code"}
+            ]
         raw_device["codes"] = [*codes, raw]
         self._save(state)
         return self._live(device_id, raw, now)
@@ -162,6 +169,8 @@ class SimProvider:
             "profile": profile_for(device_id, explicit),
             "timezone": wanted.timezone,
             "online": True,
+            "programming_delay_s": parse_duration(wanted.programming_delay).total_seconds(),
+            "fails_to_set": wanted.fails_to_set,
             "codes": [],
         }
 
@@ -203,8 +212,11 @@ class SimProvider:
         starts = _parse(raw.get("starts_at"))
         ends = _parse(raw.get("ends_at"))
         status = CodeStatus(raw["status"]) if raw.get("status") else CodeStatus.SET
+        set_at = _parse(raw.get("set_at"))
         if not raw.get("status") and starts is not None and ends is not None and now < starts:
             status = CodeStatus.UNSET
+        elif not raw.get("status") and set_at is not None and now < set_at:
+            status = CodeStatus.SETTING
         return LiveCode(
             access_code_id=AccessCodeId(raw["access_code_id"]),
             device_id=device_id,
