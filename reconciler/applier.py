@@ -16,7 +16,7 @@ from datetime import datetime
 
 from reconciler.errors import AccessCodesError, ProviderError
 from reconciler.journal import Journal
-from reconciler.models import CodeSpec, DeviceId, LiveCode, LiveDevice
+from reconciler.models import AccessCodeId, CodeSpec, DeviceId, LiveCode, LiveDevice, WrittenCode
 from reconciler.plan import Action, Change, Plan
 from reconciler.providers.base import Provider
 from reconciler.rules import generate_pin
@@ -107,7 +107,16 @@ def _record(journal: Journal, entry: int, outcome: Outcome, now: datetime) -> No
     elif outcome.written is not None and outcome.written.code and outcome.access_code_id:
         written = outcome.written
         mark = journal.fingerprint(written.code, written.starts_at, written.ends_at)
-        journal.remember(outcome.access_code_id, change.device_id, mark, now)
+        journal.remember(
+            WrittenCode(
+                AccessCodeId(outcome.access_code_id),
+                change.device_id,
+                written.name,
+                mark,
+                now,
+                written.ends_at,
+            )
+        )
 
 
 def _taken_pins(live: LiveDevice, plan: Plan, device_id: DeviceId) -> set[str]:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from reconciler.models import AccessCodeId
+from reconciler.models import AccessCodeId, DeviceId, WrittenCode
 from reconciler.plan import Change, iso
 
 SCHEMA = """
@@ -51,8 +51,10 @@ CREATE TABLE IF NOT EXISTS changes (
 CREATE TABLE IF NOT EXISTS written (
     access_code_id TEXT PRIMARY KEY,
     device_id TEXT NOT NULL,
+    name TEXT NOT NULL,
     fingerprint TEXT NOT NULL,
-    written_at TEXT NOT NULL
+    written_at TEXT NOT NULL,
+    ends_at TEXT
 );
 """
 
@@ -106,25 +108,37 @@ class Journal:
         message = f"{pin}|{iso(starts_at) or ''}|{iso(ends_at) or ''}".encode()
         return hmac.new(self._key, message, hashlib.sha256).hexdigest()
 
-    def written(self, access_code_ids: list[AccessCodeId]) -> dict[AccessCodeId, str]:
-        """The fingerprints of what we last wrote to these codes."""
-        if not access_code_ids:
+    def written(self, device_ids: list[str]) -> dict[AccessCodeId, WrittenCode]:
+        """What we last wrote to the codes of these devices."""
+        if not device_ids:
             return {}
-        marks = ",".join("?" * len(access_code_ids))
+        marks = ",".join("?" * len(device_ids))
         rows = self._db.execute(
-            f"SELECT access_code_id, fingerprint FROM written WHERE access_code_id IN ({marks})",
-            access_code_ids,
+            "SELECT access_code_id, device_id, name, fingerprint, written_at, ends_at "
+            f"FROM written WHERE device_id IN ({marks})",
+            device_ids,
         )
-        return {AccessCodeId(a): f for a, f in rows}
+        return {
+            AccessCodeId(a): WrittenCode(
+                AccessCodeId(a), DeviceId(d), n, f, _time(w) or datetime.min, _time(e)
+            )
+            for a, d, n, f, w, e in rows
+        }
 
-    def remember(
-        self, access_code_id: str, device_id: str, fingerprint: str, now: datetime
-    ) -> None:
+    def remember(self, code: WrittenCode) -> None:
         """Record what we just wrote to a code."""
         self._db.execute(
-            "INSERT INTO written VALUES (?, ?, ?, ?) ON CONFLICT(access_code_id) DO UPDATE SET "
-            "fingerprint = excluded.fingerprint, written_at = excluded.written_at",
-            (access_code_id, device_id, fingerprint, iso(now)),
+            "INSERT INTO written VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(access_code_id) DO UPDATE "
+            "SET name = excluded.name, fingerprint = excluded.fingerprint, "
+            "written_at = excluded.written_at, ends_at = excluded.ends_at",
+            (
+                code.access_code_id,
+                code.device_id,
+                code.name,
+                code.fingerprint,
+                iso(code.written_at),
+                iso(code.ends_at),
+            ),
         )
 
     def forget(self, access_code_id: str) -> None:
@@ -191,6 +205,10 @@ class Journal:
             (limit,),
         )
         return [HistoryRow(*row) for row in rows]
+
+
+def _time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
 
 
 def _load_key(path: Path) -> bytes:

@@ -186,6 +186,19 @@ class LiveDevice:
 
 
 @dataclass(frozen=True)
+class WrittenCode:
+    """What the journal remembers of a code we wrote: enough to notice it changed or vanished,
+    never its PIN (`fingerprint` is a keyed digest)."""
+
+    access_code_id: AccessCodeId
+    device_id: DeviceId
+    name: str
+    fingerprint: str
+    written_at: datetime
+    ends_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class CodeSpec:
     """The values a create or update writes: what the planner asks the provider to do.
 

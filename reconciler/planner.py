@@ -10,17 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from reconciler.capacity import Interval, first_clash
 from reconciler.models import (
     AccessCodeId,
     Capabilities,
+    CodeStatus,
     DesiredDevice,
     DeviceId,
     LiveCode,
     LiveDevice,
+    WrittenCode,
 )
 from reconciler.plan import Action, Change, CodeState, Drift, DriftKind, Plan, iso
 from reconciler.rules import name_violations, offline_rounding, pin_violations, spec_violations
@@ -37,6 +39,13 @@ _WARNING_DRIFT = {
         "changed outside accesscodes (keypad or vendor app)",
     ),
 }
+RETRYABLE_ERRORS = frozenset(
+    {
+        "failed_to_set_on_device",
+        "duplicate_code_on_device",
+        "no_space_for_access_code_on_device",
+    }
+)
 _ERROR_DRIFT = {
     "code_modified_external_to_seam": DriftKind.MODIFIED_EXTERNALLY,
 }
@@ -50,15 +59,36 @@ class LastWritten:
     """What we last wrote to each code (keyed fingerprints from the journal), so a code changed
     behind our back can be told from a config edit."""
 
-    fingerprints: Mapping[AccessCodeId, str]
+    records: Mapping[AccessCodeId, WrittenCode]
     fingerprint: Fingerprint
+    stuck_after: timedelta = timedelta(minutes=15)
 
     def changed_outside(self, live: LiveCode) -> bool:
         """Whether the lock reports other values than we last wrote to this code."""
-        expected = self.fingerprints.get(live.access_code_id)
-        if expected is None or live.code is None:
+        record = self.records.get(live.access_code_id)
+        if record is None or live.code is None:
             return False
-        return self.fingerprint(live.code, live.starts_at, live.ends_at) != expected
+        return self.fingerprint(live.code, live.starts_at, live.ends_at) != record.fingerprint
+
+    def stuck(self, live: LiveCode, now: datetime) -> bool:
+        """A code we wrote that has been `setting` for too long."""
+        record = self.records.get(live.access_code_id)
+        return (
+            record is not None
+            and live.status is CodeStatus.SETTING
+            and now - record.written_at > self.stuck_after
+        )
+
+    def vanished(self, device: LiveDevice, now: datetime) -> list[WrittenCode]:
+        """Codes we wrote to this lock, not yet ended, that it no longer holds."""
+        present = {c.access_code_id for c in (*device.codes, *device.unmanaged)}
+        return [
+            r
+            for r in self.records.values()
+            if r.device_id == device.device.device_id
+            and r.access_code_id not in present
+            and (r.ends_at is None or r.ends_at > now)
+        ]
 
 
 def plan(
@@ -134,7 +164,7 @@ def _plan_device(
     for target in wanted:
         match = _claim(target, unclaimed)
         if match is not None:
-            drift.extend(_live_drift(device, match, last_written))
+            drift.extend(_live_drift(device, match, last_written, now))
         spec = target.spec
         if target.code.revoke:
             if match is not None:
@@ -195,6 +225,8 @@ def _plan_device(
             )
             continue
         changed = _changed_fields(target, match)
+        if not changed and any(e.code in RETRYABLE_ERRORS for e in match.errors):
+            changed = ["status"]  # the lock failed to take it: send it again
         after = CodeState.of_spec(spec)
         if changed and match.is_offline:
             quiet.append(
@@ -221,7 +253,9 @@ def _plan_device(
                     after=after,
                     changed=tuple(changed),
                     reasons=(
-                        f"{', '.join(changed)} {'differs' if len(changed) == 1 else 'differ'} "
+                        "the lock failed to set it: sending it again"
+                        if changed == ["status"]
+                        else f"{', '.join(changed)} {'differs' if len(changed) == 1 else 'differ'} "
                         "from the config",
                     ),
                     spec=spec,
@@ -275,7 +309,18 @@ def _plan_device(
                     guard=_active_guard(extra, now),
                 )
             )
-        drift.extend(_live_drift(device, extra, last_written))
+        drift.extend(_live_drift(device, extra, last_written, now))
+    if last_written is not None:
+        for gone in last_written.vanished(live_device, now):
+            drift.append(
+                Drift(
+                    device.key,
+                    gone.name,
+                    DriftKind.MISSING,
+                    "written by accesscodes and no longer on the lock",
+                    gone.access_code_id,
+                )
+            )
     for other in live_device.unmanaged:
         drift.append(
             Drift(
@@ -413,9 +458,20 @@ def _changed_fields(target: Target, live: LiveCode) -> list[str]:
 
 
 def _live_drift(
-    device: DesiredDevice, live: LiveCode, last_written: LastWritten | None
+    device: DesiredDevice, live: LiveCode, last_written: LastWritten | None, now: datetime
 ) -> list[Drift]:
     found = []
+    if last_written is not None and last_written.stuck(live, now):
+        found.append(
+            Drift(
+                device.key,
+                live.name,
+                DriftKind.STUCK_SETTING,
+                f"still setting on the lock {format_duration(last_written.stuck_after)} after "
+                "it was written",
+                live.access_code_id,
+            )
+        )
     if last_written is not None and last_written.changed_outside(live):
         found.append(
             Drift(

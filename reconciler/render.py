@@ -52,6 +52,8 @@ def _describe(change: dict[str, Any]) -> list[str]:
         for name in change["changed"]:
             if name == "code":
                 details.append(f"code: {before['code']} → {after['code']}")
+            elif name not in before:
+                details.append(f"{name}: the lock failed to take it; sending it again")
             else:
                 details.append(
                     f"{name}: {_local(before[name], zone)} → {_local(after[name], zone)}"

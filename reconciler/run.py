@@ -52,8 +52,7 @@ async def plan_run(
     live = await read_live(provider, device_ids, concurrency=config.settings.concurrency)
     last_written = None
     if journal is not None:
-        ids = [c.access_code_id for d in live.values() for c in d.codes]
-        last_written = LastWritten(journal.written(ids), journal.fingerprint)
+        last_written = LastWritten(journal.written(list(live)), journal.fingerprint)
     result = make_plan(
         config.devices, live, now=now, settings=config.settings, last_written=last_written
     )
