@@ -155,6 +155,42 @@ def _parser() -> argparse.ArgumentParser:
     timeline.add_argument("--now", type=_parse_now, help="as if it were this time (ISO 8601)")
     timeline.add_argument("--format", choices=("text", "json"), default="text")
 
+    controller = commands.add_parser(
+        "controller", help="reconcile continuously; /healthz, /readyz, /metrics"
+    )
+    with_config(controller)
+    controller.add_argument(
+        "--interval",
+        type=_wait_seconds,
+        default=300.0,
+        metavar="DURATION",
+        help="time between runs when nothing else wakes it (default 5m)",
+    )
+    controller.add_argument(
+        "--listen",
+        type=_address,
+        default=None,
+        metavar="HOST:PORT",
+        help="serve /healthz, /readyz and /metrics here (e.g. 127.0.0.1:9108)",
+    )
+    controller.add_argument(
+        "--once", action="store_true", help="one run, then exit (0 if it succeeded)"
+    )
+
+    sim = commands.add_parser("sim", help="the simulator's tools")
+    sim_commands = sim.add_subparsers(dest="sim_command", metavar="SIM_COMMAND", required=True)
+    tamper = sim_commands.add_parser(
+        "tamper", help="make a simulated lock drift (keypad edit, vendor app, offline...)"
+    )
+    with_config(tamper)
+    tamper.add_argument(
+        "action",
+        choices=("change-pin", "disable", "add-unmanaged", "remove", "offline", "online", "fail"),
+    )
+    tamper.add_argument("device_id", help="the simulated lock's device_id")
+    tamper.add_argument("name", nargs="?", help="the code's name (not for offline/online)")
+    tamper.add_argument("--code", help="the PIN to set (default: a random one)")
+
     history = commands.add_parser("history", help="the journal: past applies and their changes")
     with_config(history)
     history.add_argument("--limit", type=int, default=20, help="how many runs (default 20)")
@@ -218,11 +254,19 @@ def _dispatch(args: argparse.Namespace) -> int:
         return EXIT_OK
     from reconciler.config import load_config
 
+    if args.command == "controller":
+        from reconciler.daemon import run_controller
+
+        return asyncio.run(
+            run_controller(args.config, interval=args.interval, listen=args.listen, once=args.once)
+        )
     if args.command == "import":
         return asyncio.run(_import(args))
     config = load_config(args.config)
     for warning in config.warnings:
         print(f"Warning: {warning}", file=sys.stderr)
+    if args.command == "sim":
+        return _tamper(config, args)
     if args.command == "history":
         return _history(config, args.limit)
     if args.command == "validate":
@@ -426,6 +470,18 @@ async def _import(args: argparse.Namespace) -> int:
     return EXIT_ERROR if result.missing else EXIT_OK
 
 
+def _tamper(config: Config, args: argparse.Namespace) -> int:
+    from reconciler.providers import make_provider
+    from reconciler.providers.sim import SimProvider
+    from reconciler.providers.simtamper import tamper
+
+    provider = make_provider(config, clock=lambda: datetime.now(UTC))
+    if not isinstance(provider, SimProvider):
+        raise UsageError("sim tamper works on the simulator only (provider kind: sim)")
+    print(tamper(provider, args.action, args.device_id, args.name, args.code))
+    return EXIT_OK
+
+
 def _history(config: Config, limit: int) -> int:
     from reconciler.run import open_journal
 
@@ -477,6 +533,13 @@ async def _verify(
         code = f" [{check.error_code}]" if check.error_code else ""
         print(f"{change.device} / {change.name}: {check.state} ({check.detail}){code}")
     return checks
+
+
+def _address(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit():
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, not {text!r}")
+    return host or "127.0.0.1", int(port)
 
 
 def _wait_seconds(text: str) -> float:

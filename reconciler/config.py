@@ -354,6 +354,7 @@ def _settings(model: ConfigFile) -> Settings:
         send_at_lead_time=s.send_codes == "at_lead_time",
         state_db=s.state_db,
         plan_ttl=parse_duration(s.plan_ttl),
+        self_heal=s.self_heal,
         policies=tuple(s.policies),
     )
 

@@ -122,6 +122,9 @@ class SettingsConfig(_Strict):
         "to schedule.",
     )
     policies: list[str] = Field(default_factory=list)
+    self_heal: Literal["restore", "full", "report"] = Field(
+        "restore", description="The controller's answer to drift."
+    )
     plan_ttl: str = Field("24h", pattern=DURATION_PATTERN, description="Max age of a saved plan.")
     state_db: str = Field(
         ".accesscodes/state.db", description="The journal (SQLite), relative to the config."

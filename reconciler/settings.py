@@ -53,6 +53,9 @@ class Settings:
       it at once and let the provider schedule it (`send_codes: at_once`). Holding back keeps
       the plan equal to what is on the lock and frees slots until they are needed.
     - `state_db`: the journal (SQLite), relative to the config's folder.
+    - `self_heal`: what the controller does about drift: `restore` (recreate missing or failed
+      codes, fix changed PINs, never delete: the safe default), `full` (also delete extraneous
+      codes, within the delete guards), `report` (change nothing).
     - `plan_ttl`: how old a saved plan may be when `apply FILE` runs it (24 h: a review
       usually lands the same day; older plans are re-made and reviewed again).
     """
@@ -68,4 +71,5 @@ class Settings:
     send_at_lead_time: bool = True
     state_db: str = ".accesscodes/state.db"
     plan_ttl: timedelta = timedelta(hours=24)
+    self_heal: str = "restore"
     policies: tuple[str, ...] = field(default=())

@@ -1,0 +1,75 @@
+"""`accesscodes sim tamper`: make the simulator drift the way real locks do, for demos and tests.
+
+Each action is something that happens to real fleets: a PIN changed on the keypad, a code
+disabled in the maker's app, a code added by hand, a code that vanished, a lock offline, a code
+the lock failed to set.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from reconciler.errors import UsageError
+from reconciler.providers.sim import SimProvider
+
+ACTIONS = ("change-pin", "disable", "add-unmanaged", "remove", "offline", "online", "fail")
+
+
+def tamper(
+    sim: SimProvider, action: str, device_id: str, name: str | None, code: str | None = None
+) -> str:
+    """Apply one tampering to the simulator's file; return what was done (never a PIN)."""
+    state = sim._load()
+    device = state["devices"].get(device_id)
+    if device is None:
+        raise UsageError(f"the simulator has no device {device_id} (apply once first)")
+    if action in ("offline", "online"):
+        device["online"] = action == "online"
+        sim._save(state)
+        return f"{device_id} is now {action}"
+    if name is None:
+        raise UsageError(f"sim tamper {action} needs a code NAME")
+    if action == "add-unmanaged":
+        state["next_id"] = state.get("next_id", 1) + 1
+        device["codes"].append(
+            {
+                "access_code_id": f"sim_code_{state['next_id'] - 1}",
+                "name": name,
+                "code": code or f"{secrets.randbelow(900000) + 100000}",
+                "is_managed": False,
+                "errors": [],
+                "warnings": [],
+            }
+        )
+        sim._save(state)
+        return f"added an unmanaged code '{name}' on {device_id}"
+    target = _find(device, name, device_id)
+    if action == "change-pin":
+        target["code"] = code or f"{secrets.randbelow(900000) + 100000}"
+        done = "changed the PIN on the keypad"
+    elif action == "disable":
+        target["warnings"] = [
+            {"code": "ultraloq_access_code_disabled", "message": "disabled in the Ultraloq app"}
+        ]
+        done = "disabled it in the vendor app"
+    elif action == "remove":
+        device["codes"] = [c for c in device["codes"] if c is not target]
+        done = "removed it from the lock"
+    elif action == "fail":
+        target["status"] = "setting"
+        target["errors"] = [
+            {"code": "failed_to_set_on_device", "message": "the lock did not accept the code"}
+        ]
+        done = "made the lock fail to set it"
+    else:
+        raise UsageError(f"unknown tamper action {action!r} (one of {', '.join(ACTIONS)})")
+    sim._save(state)
+    return f"{device_id} / {name}: {done}"
+
+
+def _find(device: dict[str, Any], name: str, device_id: str) -> dict[str, Any]:
+    for raw in device["codes"]:
+        if raw["name"] == name:
+            return raw  # type: ignore[no-any-return]
+    raise UsageError(f"no code named '{name}' on {device_id}")
