@@ -355,6 +355,7 @@ def _settings(model: ConfigFile) -> Settings:
         state_db=s.state_db,
         plan_ttl=parse_duration(s.plan_ttl),
         self_heal=s.self_heal,
+        webhook_url=s.webhook_url,
         policies=tuple(s.policies),
     )
 

@@ -125,6 +125,9 @@ class SettingsConfig(_Strict):
     self_heal: Literal["restore", "full", "report"] = Field(
         "restore", description="The controller's answer to drift."
     )
+    webhook_url: str | None = Field(
+        None, description="Controller: POST drift and failures here (Slack-compatible JSON)."
+    )
     plan_ttl: str = Field("24h", pattern=DURATION_PATTERN, description="Max age of a saved plan.")
     state_db: str = Field(
         ".accesscodes/state.db", description="The journal (SQLite), relative to the config."

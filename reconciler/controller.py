@@ -22,6 +22,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from reconciler.config import Config, load_config
 from reconciler.errors import ConfigError, PlanRefused, ProviderError
 from reconciler.metrics import Metrics
@@ -71,6 +73,8 @@ class Controller:
         self._wait = wait or self._wait_for_wake
         self._failures: dict[DeviceId, tuple[int, datetime]] = {}
         self.last_config: Config | None = None
+        self._known_drift: set[tuple[str, str, str]] = set()
+        self._notices: list[str] = []
 
     # -- the loop ------------------------------------------------------------------------
 
@@ -133,6 +137,7 @@ class Controller:
             if changes:
                 await self._apply(config, provider, planned, changes, journal)
             self._finish("ok", started)
+            await self._notify(config)
             return planned.plan.next_due
         except ProviderError as exc:
             self.metrics.provider_errors[exc.code or "unknown"] += 1
@@ -157,8 +162,16 @@ class Controller:
         plan = planned.plan
         self.metrics.drift = Counter(str(d.kind) for d in plan.drift)
         self.metrics.codes_managed = sum(len(d.codes) for d in planned.live.values())
+        current = set()
         for drift in plan.drift:
             self.emit("drift", **drift.to_data())
+            key = (drift.device, drift.name, str(drift.kind))
+            current.add(key)
+            if key not in self._known_drift:
+                self._notices.append(
+                    f"drift on {drift.device} / {drift.name}: {drift.kind} ({drift.detail})"
+                )
+        self._known_drift = current
         due = plan.due()
         for device in config.devices:
             live = planned.live.get(device.device_id)
@@ -226,6 +239,11 @@ class Controller:
                 failed_devices.add(change.device_id)
                 if outcome.error_code:
                     self.metrics.provider_errors[outcome.error_code] += 1
+            if not outcome.ok:
+                self._notices.append(
+                    f"{change.action} of {change.device} / {change.name} failed: "
+                    f"{outcome.error_code or outcome.message}"
+                )
             self.emit(
                 "change",
                 device=change.device,
@@ -244,6 +262,20 @@ class Controller:
                 self._failures[device_id] = (count, now + timedelta(seconds=delay))
             else:
                 self._failures.pop(device_id, None)
+
+    async def _notify(self, config: Config) -> None:
+        """Send new drift and failures to the webhook, if one is set (best effort)."""
+        notices, self._notices = self._notices, []
+        url = config.settings.webhook_url
+        if not notices or not url:
+            return
+        text = "accesscodes: " + "; ".join(notices)
+        try:
+            async with httpx.AsyncClient(timeout=10) as client:
+                response = await client.post(url, json={"text": text, "events": notices})
+            self.emit("webhook", status=response.status_code)
+        except httpx.HTTPError as exc:
+            self.emit("webhook_failed", error=type(exc).__name__)
 
     # -- health --------------------------------------------------------------------------
 

@@ -152,6 +152,7 @@ def test_against_the_fake_seam_server_drift_is_healed_and_readyz_follows_the_pro
         running = Running(tmp_path / "accesscodes.yaml", env=fake.env)
         try:
             running.wait_for(lambda e: e["event"] == "drift" and e["kind"] == "missing")
+            assert 'accesscodes_drift{kind="missing"} 1' in running.get("/metrics")[1]
             running.wait_for(lambda e: e["event"] == "change" and e["result"] == "ok")
             running.wait_for(reconciled)
             assert running.get("/readyz")[0] == 200
@@ -206,3 +207,38 @@ def test_tamper_actions_show_as_drift(cli: CliRunner, quickstart: Path, tamper: 
     plan = json.loads(cli("plan", "-c", str(quickstart), "--format", "json").out)
     kinds = {d["kind"] for d in plan["drift"]}
     assert {"disable": "disabled_in_vendor_app", "fail": "failed_to_set"}[tamper] in kinds
+
+
+def test_new_drift_is_posted_to_the_webhook_once(cli: CliRunner, quickstart: Path) -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    received: list[dict] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        config = quickstart / "accesscodes.yaml"
+        config.write_text(config.read_text().replace(
+            "  prune: false", "  prune: false\n  self_heal: report\n"
+            f"  webhook_url: http://127.0.0.1:{server.server_address[1]}/hook"))
+        cli("apply", "-c", str(quickstart), "--auto-approve")
+        cli("sim", "tamper", "-c", str(quickstart), "change-pin", "august_front",
+            "Alice (resident)", "--code", "905172")
+        command = [sys.executable, "-m", "reconciler", "controller", "-c", str(quickstart),
+                   "--once"]
+        assert subprocess.run(command, capture_output=True, timeout=60).returncode == 0
+    finally:
+        server.shutdown()
+    (message,) = received
+    assert "modified_externally" in message["text"] and "Alice (resident)" in message["text"]
+    assert "905172" not in json.dumps(message) and "482913" not in json.dumps(message)
