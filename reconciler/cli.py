@@ -9,25 +9,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 import traceback
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
-from reconciler import __version__
-from reconciler.errors import AccessCodesError, ConfigError, PlanRefused, UsageError
+from reconciler import __version__, commands
+from reconciler.commands import EXIT_ERROR, EXIT_OK
+from reconciler.errors import AccessCodesError, ConfigError
 
 if TYPE_CHECKING:
-    from reconciler.applier import Outcome
-    from reconciler.config import Config
-    from reconciler.providers.base import Provider
-    from reconciler.verify import CodeCheck
-
-EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+    pass
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -37,7 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"accesscodes {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def with_config(sub: argparse.ArgumentParser) -> None:
         sub.add_argument(
@@ -54,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
             help="show tracebacks on errors",
         )
 
-    validate = commands.add_parser(
+    validate = subparsers.add_parser(
         "validate", help="check the config; every problem with file:line"
     )
     with_config(validate)
@@ -64,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
         help="check the config alone, without asking the provider about the locks",
     )
 
-    plan = commands.add_parser("plan", help="read the locks and show what apply would change")
+    plan = subparsers.add_parser("plan", help="read the locks and show what apply would change")
     with_config(plan)
     plan.add_argument("--format", choices=("text", "json", "markdown"), default="text")
     plan.add_argument("--out", type=Path, help="also write the plan JSON (PINs masked) here")
@@ -75,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     _plan_options(plan)
 
-    apply = commands.add_parser("apply", help="plan, confirm and carry out the changes")
+    apply = subparsers.add_parser("apply", help="plan, confirm and carry out the changes")
     with_config(apply)
     apply.add_argument(
         "planfile",
@@ -107,7 +101,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     _plan_options(apply)
 
-    imports = commands.add_parser(
+    imports = subparsers.add_parser(
         "import", help="write config for the codes already on the locks (onboarding)"
     )
     with_config(imports)
@@ -139,7 +133,7 @@ def _parser() -> argparse.ArgumentParser:
         help="list unmanaged codes as entries instead of comments",
     )
 
-    timeline = commands.add_parser(
+    timeline = subparsers.add_parser(
         "timeline", help="per device, which codes are on the locks and active when"
     )
     with_config(timeline)
@@ -155,7 +149,7 @@ def _parser() -> argparse.ArgumentParser:
     timeline.add_argument("--now", type=_parse_now, help="as if it were this time (ISO 8601)")
     timeline.add_argument("--format", choices=("text", "json"), default="text")
 
-    controller = commands.add_parser(
+    controller = subparsers.add_parser(
         "controller", help="reconcile continuously; /healthz, /readyz, /metrics"
     )
     with_config(controller)
@@ -177,7 +171,7 @@ def _parser() -> argparse.ArgumentParser:
         "--once", action="store_true", help="one run, then exit (0 if it succeeded)"
     )
 
-    sim = commands.add_parser("sim", help="the simulator's tools")
+    sim = subparsers.add_parser("sim", help="the simulator's tools")
     sim_commands = sim.add_subparsers(dest="sim_command", metavar="SIM_COMMAND", required=True)
     tamper = sim_commands.add_parser(
         "tamper", help="make a simulated lock drift (keypad edit, vendor app, offline...)"
@@ -191,11 +185,11 @@ def _parser() -> argparse.ArgumentParser:
     tamper.add_argument("name", nargs="?", help="the code's name (not for offline/online)")
     tamper.add_argument("--code", help="the PIN to set (default: a random one)")
 
-    history = commands.add_parser("history", help="the journal: past applies and their changes")
+    history = subparsers.add_parser("history", help="the journal: past applies and their changes")
     with_config(history)
     history.add_argument("--limit", type=int, default=20, help="how many runs (default 20)")
 
-    schema = commands.add_parser("schema", help="print the config's JSON Schema")
+    schema = subparsers.add_parser("schema", help="print the config's JSON Schema")
     schema.add_argument("--debug", action="store_true", default=argparse.SUPPRESS)
     return parser
 
@@ -261,16 +255,16 @@ def _dispatch(args: argparse.Namespace) -> int:
             run_controller(args.config, interval=args.interval, listen=args.listen, once=args.once)
         )
     if args.command == "import":
-        return asyncio.run(_import(args))
+        return asyncio.run(commands.import_command(args))
     config = load_config(args.config)
     for warning in config.warnings:
         print(f"Warning: {warning}", file=sys.stderr)
     if args.command == "sim":
-        return _tamper(config, args)
+        return commands.tamper_command(config, args)
     if args.command == "history":
-        return _history(config, args.limit)
+        return commands.history_command(config, args.limit)
     if args.command == "validate":
-        note = "" if args.skip_devices else asyncio.run(_check_devices(config))
+        note = "" if args.skip_devices else asyncio.run(commands.check_devices(config))
         devices = len(config.devices)
         codes = sum(len(d.codes) for d in config.devices)
         print(f"{', '.join(map(str, config.paths))}: valid ({devices} devices, {codes} codes)")
@@ -278,261 +272,14 @@ def _dispatch(args: argparse.Namespace) -> int:
             print(note, file=sys.stderr)
         return EXIT_OK
     if args.command == "timeline":
-        return asyncio.run(_timeline(args, config))
+        return asyncio.run(commands.timeline_command(args, config))
     if args.command == "apply":
         from reconciler.run import journal_path
         from reconciler.statelock import apply_lock
 
         with apply_lock(journal_path(config).parent, wait=args.lock_timeout):
-            return asyncio.run(_plan_or_apply(args, config))
-    return asyncio.run(_plan_or_apply(args, config))
-
-
-async def _check_devices(config: Config) -> str:
-    """Check each code against its lock's capabilities; raise `ConfigError` on problems.
-    Returns a note when the provider cannot be asked (no key, unreachable)."""
-    from reconciler.devicecheck import device_problems
-    from reconciler.errors import ProviderError
-    from reconciler.providers import make_provider
-
-    now = datetime.now(UTC)
-    try:
-        provider = make_provider(config, clock=lambda: now)
-    except UsageError as exc:
-        return f"Note: device checks skipped: {exc}"
-    try:
-        devices = await provider.list_devices([d.device_id for d in config.devices])
-    except ProviderError as exc:
-        return f"Note: device checks skipped: {exc}"
-    finally:
-        await provider.aclose()
-    problems = device_problems(config, {d.device_id: d for d in devices}, now=now)
-    if problems:
-        raise ConfigError(problems)
-    return ""
-
-
-async def _plan_or_apply(args: argparse.Namespace, config: Config) -> int:
-    from reconciler.providers import make_provider
-    from reconciler.render import RENDERERS, render_text
-    from reconciler.review import check_saved, pin_key, read_saved
-    from reconciler.run import PlannedRun, apply_run, journal_path, open_journal, plan_run
-
-    fixed_now: datetime | None = args.now
-    now = fixed_now or datetime.now(UTC)
-    provider = make_provider(config, clock=lambda: fixed_now or datetime.now(UTC))
-    journal = open_journal(config, create=False)
-    saved = read_saved(args.planfile) if args.command == "apply" and args.planfile else None
-    try:
-        planned = await plan_run(config, provider, now=now, journal=journal)
-        key = pin_key(journal_path(config).parent)
-        planned = PlannedRun(replace(planned.plan, pin_key=key), planned.live)
-        data = planned.plan.to_data(show_codes=args.show_codes)
-        if args.command == "plan":
-            if args.out:
-                masked = planned.plan.to_data(show_codes=False)
-                args.out.write_text(json.dumps(masked, indent=2) + "\n", encoding="utf-8")
-            if args.format == "text":
-                sys.stdout.write(render_text(data, colour=_colour(sys.stdout)))
-            else:
-                sys.stdout.write(RENDERERS[args.format](data))
-            if args.detailed_exitcode and planned.plan.has_changes:
-                return EXIT_CHANGES
-            return EXIT_OK
-        sys.stdout.write(render_text(data, colour=_colour(sys.stdout)))
-        if saved is not None:
-            check_saved(saved, planned.plan, ttl=config.settings.plan_ttl)
-            print(f"The plan matches the saved one ({planned.plan.checksum[:19]}...).")
-        due = planned.plan.due()
-        if not due:
-            return EXIT_OK
-        refusals = planned.plan.refusals(
-            max_deletes=config.settings.max_deletes,
-            max_deletes_per_device=config.settings.max_deletes_per_device,
-        )
-        if refusals and not args.force:
-            for reason in refusals:
-                print(f"Refused: {reason}", file=sys.stderr)
-            raise PlanRefused(
-                "the plan trips a delete guard; nothing was applied (--force to go on)"
-            )
-        if saved is None and not args.auto_approve:
-            _confirm(len(due))
-        journal = journal or open_journal(config, create=True)
-        report = await apply_run(
-            config,
-            provider,
-            planned,
-            journal=journal,
-            on_outcome=_print_outcome,
-            clock=lambda: fixed_now or datetime.now(UTC),
-        )
-        counts = report.counts()
-        print(
-            f"\nApply complete: {counts['create']} created, {counts['update']} updated, "
-            f"{counts['delete']} deleted, {counts['failed']} failed."
-        )
-        checks = await _verify(args, provider, report.outcomes, fixed_now)
-        unset = [c for c in checks if c.state == "failed"]
-        return EXIT_ERROR if report.failed or unset else EXIT_OK
-    finally:
-        await provider.aclose()
-        if journal is not None:
-            journal.close()
-
-
-async def _timeline(args: argparse.Namespace, config: Config) -> int:
-    """Read only the selected locks, plan, and print the plan as a timeline (never a PIN)."""
-    from dataclasses import replace
-
-    from reconciler.providers import make_provider
-    from reconciler.run import plan_run
-    from reconciler.timeline import (
-        build_timeline,
-        render_timeline_json,
-        render_timeline_text,
-        select_devices,
-    )
-
-    fixed_now: datetime | None = args.now
-    config = replace(config, devices=select_devices(config.devices, args.device))
-    provider = make_provider(config, clock=lambda: fixed_now or datetime.now(UTC))
-    try:
-        planned = await plan_run(config, provider, now=fixed_now or datetime.now(UTC))
-    finally:
-        await provider.aclose()
-    capabilities = {key: live.device.capabilities for key, live in planned.live.items()}
-    timeline = build_timeline(
-        config.devices,
-        planned.plan,
-        capabilities,
-        config.settings,
-        start=args.start,
-        end=args.end,
-    )
-    render = render_timeline_json if args.format == "json" else render_timeline_text
-    sys.stdout.write(render(timeline))
-    return EXIT_OK
-
-
-async def _import(args: argparse.Namespace) -> int:
-    from reconciler.config import Config, load_config
-    from reconciler.configschema import ProviderConfig
-    from reconciler.importer import import_config
-    from reconciler.models import DeviceId, DeviceKey
-    from reconciler.providers import make_provider
-    from reconciler.settings import Settings
-
-    devices: list[tuple[DeviceKey, DeviceId]] = []
-    if args.config.exists():
-        config = load_config(args.config)
-        devices = [(d.key, d.device_id) for d in config.devices]
-        provider_spec = config.provider
-    else:
-        provider_spec = ProviderConfig(kind=args.provider or "sim")
-        config = Config((), Path.cwd(), provider_spec, Settings(), ())
-    for item in args.device:
-        key, sep, device_id = item.partition("=")
-        if not sep or not key or not device_id:
-            raise UsageError(f"--device takes KEY=DEVICE_ID, not {item!r}")
-        devices = [d for d in devices if d[0] != key] + [(DeviceKey(key), DeviceId(device_id))]
-    if not devices:
-        raise UsageError("nothing to import: name locks with --device KEY=DEVICE_ID")
-    provider = make_provider(config, clock=lambda: datetime.now(UTC))
-    fields = {"kind": provider_spec.kind}
-    fields.update(provider_spec.model_dump(exclude_defaults=True, exclude={"kind"}))
-    provider_yaml = "provider:\n" + "".join(f"  {k}: {json.dumps(v)}\n" for k, v in fields.items())
-    try:
-        result = await import_config(
-            provider,
-            devices,
-            provider_yaml=provider_yaml,
-            literal_codes=args.show_codes,
-            include_unmanaged=args.include_unmanaged,
-        )
-    finally:
-        await provider.aclose()
-    if args.out:
-        args.out.write_text(result.yaml, encoding="utf-8")
-    else:
-        sys.stdout.write(result.yaml)
-    if args.env_file and result.env:
-        fd = os.open(args.env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.writelines(f"{k}={v}\n" for k, v in result.env.items())
-    elif result.env:
-        print(
-            f"{len(result.env)} PINs are ${{VAR}} references; --env-file FILE writes their values",
-            file=sys.stderr,
-        )
-    for device_id in result.missing:
-        print(f"Warning: the provider does not know device {device_id}", file=sys.stderr)
-    return EXIT_ERROR if result.missing else EXIT_OK
-
-
-def _tamper(config: Config, args: argparse.Namespace) -> int:
-    from reconciler.providers import make_provider
-    from reconciler.providers.sim import SimProvider
-    from reconciler.providers.simtamper import tamper
-
-    provider = make_provider(config, clock=lambda: datetime.now(UTC))
-    if not isinstance(provider, SimProvider):
-        raise UsageError("sim tamper works on the simulator only (provider kind: sim)")
-    print(tamper(provider, args.action, args.device_id, args.name, args.code))
-    return EXIT_OK
-
-
-def _history(config: Config, limit: int) -> int:
-    from reconciler.run import open_journal
-
-    journal = open_journal(config, create=False)
-    if journal is None:
-        print("No applies recorded yet.")
-        return EXIT_OK
-    try:
-        rows = journal.history(limit)
-    finally:
-        journal.close()
-    run = None
-    for row in rows:
-        if row.run_id != run:
-            run = row.run_id
-            checksum = (row.plan_checksum or "")[:19]
-            print(
-                f"run {row.run_id}  {row.started_at}  {row.actor}  {row.command}  "
-                f"{row.run_outcome}  {checksum}"
-            )
-        if row.action is not None:
-            error = f" [{row.error_code}]" if row.error_code else ""
-            print(f"    {row.at}  {row.device} / {row.name}: {row.action} {row.status}{error}")
-    return EXIT_OK
-
-
-async def _verify(
-    args: argparse.Namespace,
-    provider: Provider,
-    outcomes: Sequence[Outcome],
-    fixed_now: datetime | None,
-) -> list[CodeCheck]:
-    """Report where each written code stands; with --wait, poll until it is set."""
-    from reconciler.verify import accepted, wait_until_set
-
-    if args.wait is None:
-        checks = accepted(outcomes)
-    else:
-        print(f"Waiting up to {args.wait:.0f} s for the locks to hold the codes...")
-        checks = await wait_until_set(
-            provider,
-            outcomes,
-            timeout=args.wait,
-            clock=lambda: fixed_now or datetime.now(UTC),
-            sleep=asyncio.sleep,
-        )
-    for check in checks:
-        change = check.outcome.change
-        code = f" [{check.error_code}]" if check.error_code else ""
-        print(f"{change.device} / {change.name}: {check.state} ({check.detail}){code}")
-    return checks
+            return asyncio.run(commands.plan_or_apply(args, config))
+    return asyncio.run(commands.plan_or_apply(args, config))
 
 
 def _address(text: str) -> tuple[str, int]:
@@ -549,25 +296,3 @@ def _wait_seconds(text: str) -> float:
         return parse_duration(text).total_seconds()
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from exc
-
-
-def _confirm(count: int) -> None:
-    if not sys.stdin.isatty():
-        raise UsageError(
-            "apply needs a confirmation and standard input is not a terminal: "
-            "review the plan and run again with --auto-approve"
-        )
-    answer = input(f"\nApply {count} change{'s' if count != 1 else ''}? Only 'yes' is accepted: ")
-    if answer.strip() != "yes":
-        raise UsageError("apply cancelled; nothing was changed")
-
-
-def _print_outcome(outcome: Outcome) -> None:
-    change = outcome.change
-    status = "ok" if outcome.ok else "FAILED"
-    code = f" [{outcome.error_code}]" if outcome.error_code else ""
-    print(f"{change.device} / {change.name}: {change.action} {status}: {outcome.message}{code}")
-
-
-def _colour(stream: TextIO) -> bool:
-    return stream.isatty() and "NO_COLOR" not in os.environ
