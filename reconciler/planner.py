@@ -9,36 +9,24 @@ with `settings.prune`.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from reconciler.capacity import Interval, first_clash
+from reconciler.drift import LastWritten, live_drift
 from reconciler.models import (
-    AccessCodeId,
     Capabilities,
-    CodeStatus,
     DesiredDevice,
     DeviceId,
     LiveCode,
     LiveDevice,
-    WrittenCode,
 )
 from reconciler.plan import Action, Change, CodeState, Drift, DriftKind, Plan, iso
 from reconciler.rules import name_violations, offline_rounding, pin_violations, spec_violations
 from reconciler.schedule import Target, device_zone, targets
 from reconciler.settings import Settings, format_duration
 
-_WARNING_DRIFT = {
-    "ultraloq_access_code_disabled": (
-        DriftKind.DISABLED_IN_VENDOR_APP,
-        "disabled in the Ultraloq app; the API cannot re-enable it: re-enable it in the app",
-    ),
-    "code_modified_external_to_seam": (
-        DriftKind.MODIFIED_EXTERNALLY,
-        "changed outside accesscodes (keypad or vendor app)",
-    ),
-}
 RETRYABLE_ERRORS = frozenset(
     {
         "failed_to_set_on_device",
@@ -46,49 +34,6 @@ RETRYABLE_ERRORS = frozenset(
         "no_space_for_access_code_on_device",
     }
 )
-_ERROR_DRIFT = {
-    "code_modified_external_to_seam": DriftKind.MODIFIED_EXTERNALLY,
-}
-
-
-Fingerprint = Callable[[str, datetime | None, datetime | None], str]
-
-
-@dataclass(frozen=True)
-class LastWritten:
-    """What we last wrote to each code (keyed fingerprints from the journal), so a code changed
-    behind our back can be told from a config edit."""
-
-    records: Mapping[AccessCodeId, WrittenCode]
-    fingerprint: Fingerprint
-    stuck_after: timedelta = timedelta(minutes=15)
-
-    def changed_outside(self, live: LiveCode) -> bool:
-        """Whether the lock reports other values than we last wrote to this code."""
-        record = self.records.get(live.access_code_id)
-        if record is None or live.code is None:
-            return False
-        return self.fingerprint(live.code, live.starts_at, live.ends_at) != record.fingerprint
-
-    def stuck(self, live: LiveCode, now: datetime) -> bool:
-        """A code we wrote that has been `setting` for too long."""
-        record = self.records.get(live.access_code_id)
-        return (
-            record is not None
-            and live.status is CodeStatus.SETTING
-            and now - record.written_at > self.stuck_after
-        )
-
-    def vanished(self, device: LiveDevice, now: datetime) -> list[WrittenCode]:
-        """Codes we wrote to this lock, not yet ended, that it no longer holds."""
-        present = {c.access_code_id for c in (*device.codes, *device.unmanaged)}
-        return [
-            r
-            for r in self.records.values()
-            if r.device_id == device.device.device_id
-            and r.access_code_id not in present
-            and (r.ends_at is None or r.ends_at > now)
-        ]
 
 
 def plan(
@@ -164,7 +109,7 @@ def _plan_device(
     for target in wanted:
         match = _claim(target, unclaimed)
         if match is not None:
-            drift.extend(_live_drift(device, match, last_written, now))
+            drift.extend(live_drift(device, match, last_written, now))
         spec = target.spec
         if target.code.revoke:
             if match is not None:
@@ -309,7 +254,7 @@ def _plan_device(
                     guard=_active_guard(extra, now),
                 )
             )
-        drift.extend(_live_drift(device, extra, last_written, now))
+        drift.extend(live_drift(device, extra, last_written, now))
     if last_written is not None:
         for gone in last_written.vanished(live_device, now):
             drift.append(
@@ -455,42 +400,6 @@ def _changed_fields(target: Target, live: LiveCode) -> list[str]:
     if spec.ends_at != live.ends_at:
         changed.append("ends_at")
     return changed
-
-
-def _live_drift(
-    device: DesiredDevice, live: LiveCode, last_written: LastWritten | None, now: datetime
-) -> list[Drift]:
-    found = []
-    if last_written is not None and last_written.stuck(live, now):
-        found.append(
-            Drift(
-                device.key,
-                live.name,
-                DriftKind.STUCK_SETTING,
-                f"still setting on the lock {format_duration(last_written.stuck_after)} after "
-                "it was written",
-                live.access_code_id,
-            )
-        )
-    if last_written is not None and last_written.changed_outside(live):
-        found.append(
-            Drift(
-                device.key,
-                live.name,
-                DriftKind.MODIFIED_EXTERNALLY,
-                "PIN or window changed outside accesscodes since it was last applied",
-                live.access_code_id,
-            )
-        )
-    for warning in live.warnings:
-        if warning.code in _WARNING_DRIFT:
-            kind, detail = _WARNING_DRIFT[warning.code]
-            found.append(Drift(device.key, live.name, kind, detail, live.access_code_id))
-    for error in live.errors:
-        kind = _ERROR_DRIFT.get(error.code, DriftKind.FAILED_TO_SET)
-        detail = f"{error.code}: {error.message}" if error.message else error.code
-        found.append(Drift(device.key, live.name, kind, detail, live.access_code_id))
-    return found
 
 
 def _order(writes: list[Change], live_device: LiveDevice, caps: Capabilities) -> list[Change]:

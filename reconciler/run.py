@@ -13,11 +13,11 @@ from pathlib import Path
 
 from reconciler.applier import ApplyReport, Outcome, apply_plan
 from reconciler.config import Config
+from reconciler.drift import LastWritten
 from reconciler.inventory import read_live
 from reconciler.journal import Journal
 from reconciler.models import DeviceId, LiveDevice
 from reconciler.plan import Plan
-from reconciler.planner import LastWritten
 from reconciler.planner import plan as make_plan
 from reconciler.providers.base import Provider
 
