@@ -1,0 +1,279 @@
+"""The GitHub Action's one step: `python action/run.py plan|apply|drift`.
+
+Why a script and not shell in action.yml: the size limits, the sticky comment (find by marker,
+then PATCH or POST) and the multi-line-safe `GITHUB_OUTPUT` syntax are easy to get wrong in
+bash and easy to test here with a fake `GITHUB_*` environment and a stub API.
+
+Inputs come as `INPUT_*` environment variables (action.yml passes them explicitly, so
+untrusted input is never interpolated into a shell). The CLI masks every PIN in its output
+and in `--out` files; this script only ever forwards that masked output.
+
+Exit codes: 0 ok; 1 error, refused apply or failed change; 2 drift found (`drift` with
+`fail-on-drift: true`, the default).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+MARKER = "<!-- accesscodes-plan -->"
+COMMENT_LIMIT = 65536  # characters in an issue comment body
+SUMMARY_LIMIT = 1024 * 1024  # bytes of one step's job summary
+SUMMARY_CHARS = SUMMARY_LIMIT // 4  # chars that surely fit: UTF-8 takes at most 4 bytes each
+INLINE_LINES = 30  # a plan longer than this goes inside <details>
+CUT_NOTE = (
+    "\n\n> **Plan cut here:** it is longer than GitHub allows in a {where}. "
+    "The full plan is in the job's log (`accesscodes plan` output).\n"
+)
+
+
+@dataclass
+class PlanRun:
+    """One `accesscodes plan` run: its exit code, masked markdown and JSON plan."""
+
+    code: int
+    markdown: str
+    error: str
+    plan: dict[str, Any] | None
+    plan_file: Path
+
+
+def env(name: str, default: str = "") -> str:
+    """An input or GitHub variable; empty counts as unset, as GitHub passes unset inputs."""
+    return os.environ.get(name, "").strip() or default
+
+
+def flag(name: str, default: bool) -> bool:
+    """A boolean input: GitHub passes `true`/`false` as strings."""
+    value = env(name)
+    return default if not value else value.lower() in ("1", "true", "yes", "on")
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run the CLI with this interpreter (the one the action installed the package into).
+
+    `ACCESSCODES_NOW` pins `--now` (tests: the quickstart has time-dependent codes).
+    """
+    now = env("ACCESSCODES_NOW")
+    extra = ["--now", now] if now else []
+    return subprocess.run(
+        [sys.executable, "-m", "reconciler", *args, *extra],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def set_output(name: str, value: str) -> None:
+    """Append `name` to `$GITHUB_OUTPUT` with a random heredoc delimiter (multi-line safe)."""
+    path = env("GITHUB_OUTPUT")
+    if not path:
+        return
+    delimiter = f"ghadelimiter_{uuid.uuid4()}"
+    with open(path, "a", encoding="utf-8") as out:
+        out.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
+
+
+def cut(text: str, limit: int, where: str, *, nbytes: bool = False) -> str:
+    """`text` within `limit` characters (or UTF-8 bytes), cut at a line end with a note."""
+    size = len(text.encode()) if nbytes else len(text)
+    if size <= limit:
+        return text
+    note = CUT_NOTE.format(where=where)
+    budget = limit - (len(note.encode()) if nbytes else len(note))
+    head = text.encode()[:budget].decode(errors="ignore") if nbytes else text[:budget]
+    return head[: head.rfind("\n") + 1 or len(head)] + note
+
+
+def write_summary(text: str) -> None:
+    """Append to `$GITHUB_STEP_SUMMARY`, within GitHub's 1 MiB per step."""
+    path = env("GITHUB_STEP_SUMMARY")
+    if path:
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(cut(text, SUMMARY_LIMIT, "job summary", nbytes=True))
+
+
+def run_plan(config: str) -> PlanRun:
+    """`plan --format markdown --out FILE`: one run gives both the text and the JSON plan."""
+    plan_file = Path(env("RUNNER_TEMP") or tempfile.gettempdir()) / "accesscodes-plan.json"
+    plan_file.unlink(missing_ok=True)
+    proc = cli(
+        "plan", "-c", config, "--format", "markdown", "--out", str(plan_file), "--detailed-exitcode"
+    )
+    plan = json.loads(plan_file.read_text()) if proc.returncode in (0, 2) else None
+    return PlanRun(proc.returncode, proc.stdout, proc.stderr.strip(), plan, plan_file)
+
+
+def headline(plan: dict[str, Any]) -> str:
+    """The plan's counts in one line, from the JSON summary (not from the rendered text)."""
+    s = plan.get("summary", {})
+    parts = [f"{s.get(k, 0)} to {k}" for k in ("create", "update", "delete")]
+    parts += [f"{s.get(k, 0)} {k}" for k in ("deferred", "blocked")]
+    drift = len(plan.get("drift", []))
+    return ", ".join(parts) + (f", {drift} drift" if drift else "")
+
+
+def plan_body(run: PlanRun, config: str, limit: int, where: str) -> str:
+    """The comment / summary body: marker, counts, checksum, the plan (folded when long)."""
+    if run.plan is None:
+        return f"{MARKER}\n### accesscodes plan: `{config}` failed\n\n```\n{run.error}\n```\n"
+    checksum = run.plan["checksum"]
+    head = (
+        f"{MARKER}\n### accesscodes plan: `{config}`\n\n"
+        f"**{headline(run.plan)}.** Checksum `{checksum}`\n\n"
+    )
+    if run.markdown.count("\n") <= INLINE_LINES:
+        return cut(head + run.markdown, limit, where)
+    opening = f"<details><summary>Show plan ({run.markdown.count(chr(10))} lines)</summary>\n\n"
+    closing = "\n</details>\n"
+    budget = limit - len(head) - len(opening) - len(closing)
+    return head + opening + cut(run.markdown, budget, where) + closing
+
+
+def pr_number() -> int | None:
+    """The pull request's number from the event payload; None outside a pull request."""
+    path = env("GITHUB_EVENT_PATH")
+    if not path or not Path(path).exists():
+        return None
+    event = json.loads(Path(path).read_text())
+    number = (event.get("pull_request") or {}).get("number") or event.get("number")
+    return int(number) if number else None
+
+
+def upsert_comment(body: str, number: int) -> str:
+    """Update the comment carrying MARKER on the pull request, or create it: one, sticky."""
+    api = env("GITHUB_API_URL", "https://api.github.com").rstrip("/")
+    repo = env("GITHUB_REPOSITORY")
+    headers = {
+        "Authorization": f"Bearer {env('INPUT_GITHUB_TOKEN') or env('GITHUB_TOKEN')}",
+        "Accept": "application/vnd.github+json",
+        "X-GitHub-Api-Version": "2022-11-28",
+    }
+    with httpx.Client(headers=headers, timeout=30) as client:
+        url: str | None = f"{api}/repos/{repo}/issues/{number}/comments?per_page=100"
+        existing: int | None = None
+        while url and existing is None:
+            resp = client.get(url)
+            resp.raise_for_status()
+            existing = next((c["id"] for c in resp.json() if MARKER in c.get("body", "")), None)
+            url = resp.links.get("next", {}).get("url")
+        if existing is not None:
+            client.patch(
+                f"{api}/repos/{repo}/issues/comments/{existing}", json={"body": body}
+            ).raise_for_status()
+            return "updated"
+        client.post(
+            f"{api}/repos/{repo}/issues/{number}/comments", json={"body": body}
+        ).raise_for_status()
+        return "created"
+
+
+def cmd_plan(config: str) -> int:
+    """Plan; summary and sticky PR comment get the plan; outputs has-changes, checksum."""
+    run = run_plan(config)
+    print(run.markdown or run.error)
+    write_summary(plan_body(run, config, SUMMARY_CHARS, "job summary"))
+    if run.plan is not None:
+        set_output("has-changes", str(run.code == 2).lower())
+        set_output("plan-checksum", run.plan["checksum"])
+        set_output("plan-file", str(run.plan_file))
+    number = pr_number()
+    if number and flag("INPUT_COMMENT", True):
+        try:
+            what = upsert_comment(plan_body(run, config, COMMENT_LIMIT, "comment"), number)
+            print(f"Pull request comment {what}.")
+        except httpx.HTTPError as exc:  # e.g. a fork's read-only token: the summary still has it
+            print(f"::warning::could not write the pull request comment: {exc}")
+    return 0 if run.plan is not None else 1
+
+
+def cmd_apply(config: str) -> int:
+    """Apply the reviewed plan only: re-plan, compare checksums, then `apply FILE`.
+
+    `apply FILE` plans once more and refuses if anything moved, keeps the delete guards on
+    (no `--force`) and exits 1 on any failed change, which fails the job.
+    """
+    run = run_plan(config)
+    if run.plan is None:
+        print(f"::error::{run.error}")
+        write_summary(plan_body(run, config, SUMMARY_CHARS, "job summary"))
+        return 1
+    checksum = run.plan["checksum"]
+    set_output("plan-checksum", checksum)
+    set_output("has-changes", str(run.code == 2).lower())
+    reviewed = env("INPUT_PLAN_CHECKSUM")
+    if reviewed and reviewed != checksum:
+        message = (
+            f"the plan now ({checksum}) is not the reviewed one ({reviewed}): the config or "
+            "the locks changed since review; nothing applied. Re-run the plan and review it."
+        )
+        print(f"::error::{message}")
+        write_summary(f"### accesscodes apply: `{config}` refused\n\n{message}\n")
+        return 1
+    if run.code == 0:
+        print("Nothing to apply now.")
+        write_summary(f"### accesscodes apply: `{config}`\n\nNothing to apply now.\n")
+        return 0
+    proc = cli("apply", "-c", config, str(run.plan_file))
+    print(proc.stdout + proc.stderr)
+    status = "applied" if proc.returncode == 0 else "failed"
+    log = cut(proc.stdout + proc.stderr, SUMMARY_LIMIT // 2, "job summary", nbytes=True)
+    write_summary(
+        f"### accesscodes apply: `{config}` {status}\n\nChecksum `{checksum}`"
+        f"{' (reviewed)' if reviewed else ''}\n\n```\n{log}\n```\n"
+    )
+    if proc.returncode != 0:
+        print("::error::accesscodes apply failed; see the log above")
+    return 1 if proc.returncode != 0 else 0
+
+
+def cmd_drift(config: str) -> int:
+    """`plan --detailed-exitcode`: 2 means the doors no longer match the config (drift)."""
+    run = run_plan(config)
+    print(run.markdown or run.error)
+    if run.plan is None:
+        print(f"::error::{run.error}")
+        write_summary(plan_body(run, config, SUMMARY_CHARS, "job summary"))
+        return 1
+    drifted = run.code == 2
+    set_output("drift", str(drifted).lower())
+    set_output("plan-checksum", run.plan["checksum"])
+    set_output("has-changes", str(drifted).lower())
+    title = "drift: the locks no longer match the config" if drifted else "no drift"
+    kinds = "".join(
+        f"- `{d.get('kind', '?')}` {d.get('device', '')} / {d.get('name', '')}: "
+        f"{d.get('detail', '')}\n"
+        for d in run.plan.get("drift", [])
+    )
+    body = plan_body(run, config, SUMMARY_CHARS, "job summary").replace(MARKER + "\n", "")
+    write_summary(f"## accesscodes {title}\n\n{kinds}\n{body}")
+    if drifted and flag("INPUT_FAIL_ON_DRIFT", True):
+        print("::error::drift: the locks no longer match the config")
+        return 2
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    """Dispatch on the `command` input (argument or `INPUT_COMMAND`)."""
+    command = argv[1] if len(argv) > 1 else env("INPUT_COMMAND", "plan")
+    config = env("INPUT_CONFIG", "accesscodes.yaml")
+    commands = {"plan": cmd_plan, "apply": cmd_apply, "drift": cmd_drift}
+    if command not in commands:
+        print(f"::error::unknown command {command!r}: use plan, apply or drift")
+        return 1
+    return commands[command](config)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
