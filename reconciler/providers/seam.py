@@ -9,6 +9,8 @@ listed again and a code that landed is adopted, so a retry never leaves two code
 from __future__ import annotations
 
 import asyncio
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -26,7 +28,7 @@ from reconciler.models import (
     ProviderIssue,
 )
 from reconciler.plan import iso
-from reconciler.providers.seam_client import SeamClient
+from reconciler.providers.seam_client import RateLimitedError, SeamClient
 
 # Seam's docs: makers whose locks preload scheduled codes themselves (72 h ahead).
 NATIVE_SCHEDULING = frozenset(
@@ -47,10 +49,19 @@ NATIVE_SCHEDULING = frozenset(
 ONE_TIME_CODES = frozenset({"igloohome", "lockly"})
 ACTION_POLLS = 20
 ACTION_POLL_DELAY = 0.25
+# Seam's per-device write limits, per `write_window` seconds (a minute).
+WRITE_LIMITS = {"create": 10, "update": 10, "delete": 20}
+WRITE_MARGIN = 0.25  # seconds: our clock starts before Seam's sees the request
 
 
 class SeamProvider:
-    """Reads and writes access codes through Seam."""
+    """Reads and writes access codes through Seam.
+
+    Writes are counted per device against Seam's limits (`WRITE_LIMITS` per `write_window`
+    seconds). Once Seam has answered a write with 429 (so it enforces them), every further
+    write waits for its slot instead of drawing another 429; before that, writes are not held
+    back (servers without these limits, like Seam's fake, are not slowed down).
+    """
 
     kind = "seam"
 
@@ -62,6 +73,22 @@ class SeamProvider:
     ) -> None:
         self.client = client
         self._sleep = sleep
+        self.write_window = 60.0
+        self.pace_writes = False  # set by the first 429 on a write
+        self._writes: dict[tuple[str, str], deque[float]] = {}
+
+    async def _write_slot(self, device_id: str, kind: str) -> None:
+        """Wait until the device may take another write of this kind, and take the slot."""
+        limit = WRITE_LIMITS[kind]
+        sent = self._writes.setdefault((device_id, kind), deque())
+        while True:
+            now = time.monotonic()
+            while sent and sent[0] <= now - self.write_window:
+                sent.popleft()
+            if len(sent) < limit or not self.pace_writes:
+                sent.append(now)
+                return
+            await asyncio.sleep(sent[0] + self.write_window + WRITE_MARGIN - now)
 
     async def list_devices(self, device_ids: Sequence[DeviceId]) -> list[Device]:
         if not device_ids:
@@ -79,8 +106,10 @@ class SeamProvider:
         return [d for d in found if d.device_id in wanted]
 
     async def list_codes(self, device_id: DeviceId) -> list[LiveCode]:
-        managed = await self._list("access_codes/list", device_id)
-        unmanaged = await self._list("access_codes/unmanaged/list", device_id)
+        managed, unmanaged = await asyncio.gather(
+            self._list("access_codes/list", device_id),
+            self._list("access_codes/unmanaged/list", device_id),
+        )
         seen: set[str] = set()
         codes = []
         for raw, is_managed in [(r, True) for r in managed] + [(r, False) for r in unmanaged]:
@@ -110,10 +139,15 @@ class SeamProvider:
         attempt = 1
         while True:
             try:
+                await self._write_slot(device_id, "create")
                 data = await self.client.call("access_codes/create", body, retry=False)
                 return code_from_seam(data["access_code"], managed=True)
             except TemporaryProviderError as exc:
-                landed = await self._landed(device_id, spec)
+                if isinstance(exc, RateLimitedError):  # refused unseen: nothing can have landed
+                    self.pace_writes = True
+                    landed = None
+                else:
+                    landed = await self._landed(device_id, spec)
                 if landed is not None:
                     return landed
                 if attempt >= policy.attempts:
@@ -141,14 +175,22 @@ class SeamProvider:
         else:
             body["starts_at"] = iso(spec.starts_at)
             body["ends_at"] = iso(spec.ends_at)
-        data = await self.client.call("access_codes/update", body)
+        await self._write_slot(code.device_id, "update")
+        data = await self._write("access_codes/update", body)
         await self._finish(data.get("action_attempt"))
 
     async def delete_code(self, code: LiveCode) -> None:
-        data = await self.client.call(
-            "access_codes/delete", {"access_code_id": code.access_code_id}
-        )
+        await self._write_slot(code.device_id, "delete")
+        data = await self._write("access_codes/delete", {"access_code_id": code.access_code_id})
         await self._finish(data.get("action_attempt"))
+
+    async def _write(self, route: str, body: dict[str, Any]) -> dict[str, Any]:
+        before = self.client.throttled
+        try:
+            return await self.client.call(route, body)
+        finally:
+            if self.client.throttled > before:  # a 429 on the way (retried or not)
+                self.pace_writes = True
 
     async def _finish(self, attempt: dict[str, Any] | None) -> None:
         """Follow an action attempt until it succeeds or fails (bounded)."""

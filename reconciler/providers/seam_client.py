@@ -12,6 +12,7 @@ import asyncio
 import random
 import re
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -48,13 +49,26 @@ class RetryPolicy:
         return rng() * min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
 
 
+class RateLimitedError(TemporaryProviderError):
+    """HTTP 429: the request was refused before it did anything, so any call (a create too)
+    may simply be sent again after the delay."""
+
+
 def mask_digits(text: str) -> str:
     """Hide any run of four or more digits: it may be a PIN."""
     return _DIGITS.sub("****", text)
 
 
 class SeamClient:
-    """A pooled HTTP client for Seam's API, with retries and mapped errors."""
+    """A pooled HTTP client for Seam's API, with retries and mapped errors.
+
+    Rate limits are shared by every caller of one client: after a 429 no new request starts
+    before its `Retry-After` has passed (no thundering herd), and the client paces itself from
+    then on at 90% of the success rate it saw in the last second, slowing by a quarter at each
+    further 429 (at most once per `Retry-After`). `calls` and `throttled` count requests and
+    429s. The pool holds two connections per device (`max_connections` devices at once, each
+    with its two listings in flight).
+    """
 
     def __init__(
         self,
@@ -75,7 +89,7 @@ class SeamClient:
         self._http = http or httpx.AsyncClient(
             timeout=timeout,
             limits=httpx.Limits(
-                max_connections=max_connections, max_keepalive_connections=max_connections
+                max_connections=2 * max_connections, max_keepalive_connections=2 * max_connections
             ),
         )
         self._headers = {
@@ -84,6 +98,35 @@ class SeamClient:
             "Seam-Client": "accesscodes",
         }
         self.calls = 0
+        self.throttled = 0
+        self._resume_at = 0.0  # monotonic time before which no new request starts
+        self._interval = 0.0  # learned spacing between request starts; 0 = unpaced
+        self._next_start = 0.0
+        self._calm_at = 0.0  # one slow-down per 429 episode
+        self._ok: deque[float] = deque(maxlen=4096)
+
+    async def _pace(self, first: bool) -> None:
+        now = time.monotonic()
+        start = max(now, self._next_start, self._resume_at if first else now)
+        if self._interval:
+            self._next_start = start + self._interval
+        if start > now:
+            await asyncio.sleep(start - now)
+
+    def _on_429(self, hint: float | None) -> None:
+        now = time.monotonic()
+        self.throttled += 1
+        pause = min(hint if hint is not None else 1.0, self.retry.max_delay)
+        self._resume_at = max(self._resume_at, now + pause)
+        if now < self._calm_at:
+            return
+        self._calm_at = now + max(pause, 1.0)
+        if self._interval:
+            self._interval *= 1.25
+            return
+        recent = sum(1 for t in self._ok if t > now - 1.0)
+        if recent >= 5:  # enough to estimate the limit from
+            self._interval = 1.0 / (0.9 * recent)
 
     async def call(self, route: str, body: dict[str, Any], *, retry: bool = True) -> dict[str, Any]:
         """POST `body` to `route`; the parsed response on success, else a mapped error."""
@@ -91,6 +134,7 @@ class SeamClient:
         attempt = 1
         while True:
             try:
+                await self._pace(attempt == 1)
                 return await self._once(route, body)
             except TemporaryProviderError as exc:
                 if not retry or attempt >= self.retry.attempts:
@@ -113,7 +157,11 @@ class SeamClient:
                 f"Seam {route}: cannot reach {self.endpoint} ({type(exc).__name__})",
                 code="connection_error",
             ) from exc
-        return _parse(route, response)
+        if response.status_code == 429:
+            self._on_429(_retry_after(response))
+        data = _parse(route, response)
+        self._ok.append(time.monotonic())
+        return data
 
     async def aclose(self) -> None:
         """Close the connection pool."""
@@ -134,7 +182,9 @@ def _parse(route: str, response: httpx.Response) -> dict[str, Any]:
     text = f"Seam {route}: HTTP {status}" + (f": {message}" if message else "")
     if kind:
         text += f" ({kind})"
-    if status == 429 or status >= 500:
+    if status == 429:
+        raise RateLimitedError(text, code=kind or "http_429", delay=_retry_after(response))
+    if status >= 500:
         raise TemporaryProviderError(
             text, code=kind or f"http_{status}", delay=_retry_after(response)
         )

@@ -1,0 +1,42 @@
+"""`python bench/run.py --quick` runs end to end and prints its table (figures not asserted)."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_quick_benchmark_prints_the_table(tmp_path: Path) -> None:
+    pytest.importorskip("seam", reason="the baseline needs the bench extra: pip install .[bench]")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "bench/run.py",
+            "--quick",
+            "--sdk-sample",
+            "20",
+            "--json",
+            str(tmp_path / "out.json"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.splitlines()
+    header = lines[0].split()
+    for column in ("scenario", "locks", "wall", "calls", "expect", "429s", "sdk", "x"):
+        assert column in header
+    plans = [line.split() for line in lines[1:] if line.startswith("plan ")]
+    assert plans
+    for row in plans:
+        locks, calls, expected = int(row[1]), int(row[9]), int(row[10])
+        assert calls == expected == 2 * locks + math.ceil(locks / 500)
