@@ -152,7 +152,6 @@ def _merge(documents: list[SourceDocument], problems: list[Problem]) -> _Merged:
                         continue
                     devices[device_key] = doc.keys[("devices", device_key)]
                     merged.data.setdefault("devices", {})[device_key] = device
-                    merged.values.update(_subtree(doc.values, ("devices", device_key)))
                 continue
             if key in merged.data and not (key == "version" and merged.data[key] == value):
                 first = merged.keys.get((key,))
@@ -171,10 +170,6 @@ def _merge(documents: list[SourceDocument], problems: list[Problem]) -> _Merged:
             merged.data.setdefault(key, value)
     merged.values[()] = Position(documents[0].file, 1, 1)
     return merged
-
-
-def _subtree(values: dict[PathKey, Position], prefix: PathKey) -> dict[PathKey, Position]:
-    return {k: v for k, v in values.items() if k[: len(prefix)] == prefix}
 
 
 @cache
