@@ -182,10 +182,7 @@ def _plan_device(
                     before=CodeState.of_live(match),
                     after=after,
                     changed=tuple(changed),
-                    reasons=(
-                        "an issued offline code cannot be changed or revoked; it stays valid "
-                        f"until {_fmt(match.ends_at)}",
-                    ),
+                    reasons=(_offline_locked(match),),
                 )
             )
         elif changed:
@@ -236,10 +233,7 @@ def _plan_device(
                     name=extra.name,
                     access_code_id=extra.access_code_id,
                     before=CodeState.of_live(extra),
-                    reasons=(
-                        "an issued offline code cannot be revoked; it stays valid until "
-                        f"{_fmt(extra.ends_at)}",
-                    ),
+                    reasons=(_offline_locked(extra),),
                 )
             )
         elif settings.prune:
@@ -325,9 +319,7 @@ def _revoke(target: Target, match: LiveCode, change: Callable[..., Change]) -> C
     if target.code.protected:
         reason = "protected: true codes are never deleted by a plan; remove protected to revoke"
     elif match.is_offline:
-        reason = (
-            f"an issued offline code cannot be revoked; it stays valid until {_fmt(match.ends_at)}"
-        )
+        reason = _offline_locked(match)
     else:
         return change(
             Action.DELETE,
@@ -419,6 +411,14 @@ def _order(writes: list[Change], live_device: LiveDevice, caps: Capabilities) ->
 def _lead(target: Target, due_at: datetime) -> str:
     assert target.spec.starts_at is not None
     return format_duration(target.spec.starts_at - due_at)
+
+
+def _offline_locked(code: LiveCode) -> str:
+    """Why an issued offline code stays as it is: the lock's algorithm cannot take it back."""
+    return (
+        "an issued offline code cannot be revoked or changed; it stays valid until "
+        f"{_fmt(code.ends_at)}"
+    )
 
 
 def _fmt(moment: datetime | None) -> str:
