@@ -88,7 +88,7 @@ class SeamProvider:
             if len(sent) < limit or not self.pace_writes:
                 sent.append(now)
                 return
-            await asyncio.sleep(sent[0] + self.write_window + WRITE_MARGIN - now)
+            await self._sleep(sent[0] + self.write_window + WRITE_MARGIN - now)
 
     async def list_devices(self, device_ids: Sequence[DeviceId]) -> list[Device]:
         if not device_ids:
