@@ -1,7 +1,8 @@
 """Read a config file or directory into validated desired state, listing every problem found.
 
-The pipeline: YAML with positions and `${VAR}` (`yamlsource`) → merge files → JSON Schema
-(`iter_errors`, so all problems at once) → pydantic models → rules the schema cannot state. Each
+The pipeline: YAML with positions and `${VAR}` (`yamlsource`) → merge files → pydantic models
+(strict, like the schema; on a refusal, JSON Schema's `iter_errors` lists all problems at once
+with clearer messages) → rules the schema cannot state. Each
 problem is reported as `FILE:LINE:COL: path.to.field: message`. Messages never quote a PIN.
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -26,7 +27,14 @@ from reconciler.models import DesiredCode, DesiredDevice, DeviceId, DeviceKey, S
 from reconciler.policy import check as check_policy
 from reconciler.policy import load_policy
 from reconciler.settings import Settings, parse_duration
-from reconciler.yamlsource import PathKey, Position, SourceDocument, YamlProblems, format_path
+from reconciler.yamlsource import (
+    PathKey,
+    Position,
+    SourceDocument,
+    YamlProblems,
+    complete_positions,
+    format_path,
+)
 from reconciler.yamlsource import load_document as load_yaml
 
 DEFAULT_CONFIG = Path("accesscodes.yaml")
@@ -50,15 +58,34 @@ class _Merged:
     values: dict[PathKey, Position]
     keys: dict[PathKey, Position]
     default_file: str
+    documents: list[SourceDocument] = field(default_factory=list)
+    environ: Mapping[str, str] | None = None
 
     def at(self, path: PathKey, *, key: bool = False) -> Position:
         """The position of the value (or key) at `path`, else of its nearest ancestor."""
-        if key and path in self.keys:
-            return self.keys[path]
+        found = self._exact(path, key=key)
+        if found is None and not all(d.complete for d in self.documents):
+            self._complete()
+            found = self._exact(path, key=key)
+        if found is not None:
+            return found
         for end in range(len(path), -1, -1):
             if path[:end] in self.values:
                 return self.values[path[:end]]
         return Position(self.default_file, 1, 1)
+
+    def _exact(self, path: PathKey, *, key: bool) -> Position | None:
+        if key and path in self.keys:
+            return self.keys[path]
+        return None if key else self.values.get(path)
+
+    def _complete(self) -> None:
+        """Parse the files' text again, keeping every position: a problem needs one."""
+        for index, document in enumerate(self.documents):
+            full = complete_positions(document, self.environ)
+            self.documents[index] = full
+            self.values.update(full.values)
+            self.keys.update(full.keys)
 
     def problem(self, path: PathKey, message: str, *, key: bool = False) -> Problem:
         where = self.at(path, key=key)
@@ -84,20 +111,22 @@ def load_config(path: Path, *, environ: Mapping[str, str] | None = None) -> Conf
     problems: list[Problem] = []
     for file in files:
         try:
-            documents.append(load_yaml(file, environ=environ))
+            documents.append(load_yaml(file, environ=environ, complete=False))
         except YamlProblems as exc:
             problems.extend(exc.problems)
     if problems:
         raise ConfigError(problems)
     merged = _merge(documents, problems)
-    if problems:
-        raise ConfigError(problems)
-    problems.extend(_schema_problems(merged))
+    merged.environ = environ
     if problems:
         raise ConfigError(problems)
     try:
         model = ConfigFile.model_validate(merged.data)
     except ValidationError as exc:
+        # The schema's messages are the clearer ones; the models' are for what it cannot say.
+        problems.extend(_schema_problems(merged))
+        if problems:
+            raise ConfigError(problems) from exc
         raise ConfigError(
             [merged.problem(tuple(e["loc"]), _pydantic_message(e)) for e in exc.errors()]
         ) from exc
@@ -122,7 +151,7 @@ def load_config(path: Path, *, environ: Mapping[str, str] | None = None) -> Conf
 
 
 def _merge(documents: list[SourceDocument], problems: list[Problem]) -> _Merged:
-    merged = _Merged({}, {}, {}, documents[0].file)
+    merged = _Merged({}, {}, {}, documents[0].file, documents)
     devices: dict[str, Any] = {}
     for doc in documents:
         if doc.data is None:
@@ -261,17 +290,18 @@ def _rule_problems(model: ConfigFile, merged: _Merged) -> Iterable[Problem]:
         owners.setdefault(device.device_id, key)
         if device.timezone:
             yield from _zone_problem(device.timezone, (*base, "timezone"), merged)
-        first_line: dict[str, int] = {}
+        first_index: dict[str, int] = {}
         for index, code in enumerate(device.codes):
             at: PathKey = (*base, "codes", index)
-            if code.name in first_line:
+            if code.name in first_index:
+                first = merged.at((*base, "codes", first_index[code.name], "name"))
                 yield merged.problem(
                     (*at, "name"),
                     f"code name '{code.name}' is used twice on device '{key}' "
-                    f"(first at line {first_line[code.name]})",
+                    f"(first at line {first.line})",
                 )
             else:
-                first_line[code.name] = merged.at((*at, "name")).line
+                first_index[code.name] = index
             zone = device.timezone or settings_zone
             yield from _code_problems(code, at, merged, zone)
 

@@ -8,9 +8,9 @@ order, valid cron and zones) live in `config.py`.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from reconciler.settings import DURATION_PATTERN
 
@@ -30,8 +30,21 @@ SimProfileName = Literal[
 SIM_PROFILES: tuple[str, ...] = get_args(SimProfileName)
 
 
+def _written_time(value: Any) -> Any:
+    """A time must be written as one (`2026-12-01T15:00:00`), not as a number of seconds."""
+    if isinstance(value, int | float):
+        raise ValueError("must be a date and time such as 2026-12-01T15:00:00")
+    return value
+
+
+# Strict, like the JSON Schema: a config the models accept is one the schema accepts, so the
+# schema (slow on large fleets, but with the better messages) only runs on a config they refuse.
+# Times alone are parsed from their text.
+LocalTime = Annotated[datetime, Field(strict=False), BeforeValidator(_written_time)]
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class ScheduleConfig(_Strict):
@@ -51,8 +64,8 @@ class CodeConfig(_Strict):
         pattern=PIN_PATTERN,
         description="The PIN, digits only; generated for the device if omitted. Use ${VAR}.",
     )
-    starts_at: datetime | None = Field(None, description="Window start; no offset = device zone.")
-    ends_at: datetime | None = Field(None, description="Window end; needs starts_at.")
+    starts_at: LocalTime | None = Field(None, description="Window start; no offset = device zone.")
+    ends_at: LocalTime | None = Field(None, description="Window end; needs starts_at.")
     schedule: ScheduleConfig | None = None
     offline: bool = Field(False, description="An offline (algorithmic) code: cannot be revoked.")
     one_time_use: bool = Field(False, description="An offline code valid 24 h from starts_at.")

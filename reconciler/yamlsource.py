@@ -40,7 +40,7 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Position:
     """A point in a source file, 1-based like editors count."""
 
@@ -51,12 +51,19 @@ class Position:
 
 @dataclass
 class SourceDocument:
-    """One parsed YAML file: its data and where each value and key stood."""
+    """One parsed YAML file: its data and where each value and key stood.
+
+    With `complete` false only containers (mappings, lists) and the keys that hold them have
+    positions: a 100,000-code fleet then keeps 130,000 positions instead of a million, and
+    `complete_positions` reads the same text again when a problem needs a scalar's place.
+    """
 
     file: str
     data: Any
     values: dict[PathKey, Position] = field(default_factory=dict)
     keys: dict[PathKey, Position] = field(default_factory=dict)
+    complete: bool = True
+    text: str = ""
 
 
 def format_path(path: PathKey) -> str:
@@ -70,31 +77,46 @@ def format_path(path: PathKey) -> str:
     return out
 
 
-def load_document(path: Path, *, environ: Mapping[str, str] | None = None) -> SourceDocument:
-    """Parse one file; raise `ConfigError`-ready problems as a list via `YamlProblems`."""
-    env = os.environ if environ is None else environ
+def load_document(
+    path: Path, *, environ: Mapping[str, str] | None = None, complete: bool = True
+) -> SourceDocument:
+    """Parse one file; raise `YamlProblems` listing every problem found in it."""
     name = str(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise YamlProblems([Problem(name, 1, 1, "", f"cannot read file: {exc.strerror}")]) from exc
-    loader = _Loader(text)
+    return parse_document(text, name, environ=environ, complete=complete)
+
+
+def parse_document(
+    text: str, name: str, *, environ: Mapping[str, str] | None = None, complete: bool = True
+) -> SourceDocument:
+    """Parse YAML `text` read from the file `name` (see `load_document`)."""
+    env = os.environ if environ is None else environ
+    document = SourceDocument(file=name, data=None, complete=complete, text=text)
+    builder = _Builder(document, env)
     try:
-        node = loader.get_single_node()
+        document.data = builder.build()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         message = f"YAML syntax error: {exc.problem or exc.context}"
         raise YamlProblems([Problem(name, line, column, "", message)]) from exc
     finally:
-        loader.dispose()
-    document = SourceDocument(file=name, data=None)
-    problems: list[Problem] = []
-    if node is not None:
-        document.data = _build(node, (), document, loader, env, problems)
-    if problems:
-        raise YamlProblems(problems)
+        builder.loader.dispose()
+    if builder.problems:
+        raise YamlProblems(builder.problems)
     return document
+
+
+def complete_positions(
+    document: SourceDocument, environ: Mapping[str, str] | None = None
+) -> SourceDocument:
+    """The same document with the position of every value and key."""
+    if document.complete:
+        return document
+    return parse_document(document.text, document.file, environ=environ, complete=True)
 
 
 class YamlProblems(Exception):
@@ -105,57 +127,179 @@ class YamlProblems(Exception):
         super().__init__("\n".join(map(str, problems)))
 
 
-def _position(document: SourceDocument, node: yaml.Node) -> Position:
-    mark = node.start_mark
-    return Position(document.file, mark.line + 1, mark.column + 1)
+_STR_TAG = "tag:yaml.org,2002:str"
+_MAP_TAGS = (None, "!", "tag:yaml.org,2002:map")
+_SEQ_TAGS = (None, "!", "tag:yaml.org,2002:seq")
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
-def _build(
-    node: yaml.Node,
-    path: PathKey,
-    document: SourceDocument,
-    loader: _Loader,
-    env: Mapping[str, str],
-    problems: list[Problem],
-) -> Any:
-    document.values[path] = _position(document, node)
-    if isinstance(node, yaml.MappingNode):
+class _Builder:
+    """Builds plain data straight from the parser's events, noting positions on the way.
+
+    Working from events rather than PyYAML's node tree keeps memory to the data itself: the
+    tree of a large fleet (a node and two marks per scalar) took several hundred MB.
+    """
+
+    def __init__(self, document: SourceDocument, env: Mapping[str, str]) -> None:
+        self.document = document
+        self.env = env
+        self.loader = _Loader(document.text)
+        self.anchors: dict[str, Any] = {}
+        self.problems: list[Problem] = []
+
+    def build(self) -> Any:
+        """The document's data: one YAML document, or None for an empty file."""
+        loader = self.loader
+        loader.get_event()  # stream start
+        if loader.check_event(yaml.StreamEndEvent):
+            return None
+        loader.get_event()  # document start
+        data = None if loader.check_event(yaml.DocumentEndEvent) else self.value(())
+        loader.get_event()  # document end
+        if not loader.check_event(yaml.StreamEndEvent):
+            event = loader.get_event()
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                "expected a single document in the file, found another",
+                event.start_mark,
+            )
+        return data
+
+    def _at(self, event: yaml.Event) -> Position:
+        mark = event.start_mark
+        return Position(self.document.file, mark.line + 1, mark.column + 1)
+
+    def value(self, path: PathKey | None) -> Any:
+        """The next value; its position is kept under `path` (None: a key, kept elsewhere)."""
+        event = self.loader.get_event()
+        here = self._at(event)
+        if isinstance(event, yaml.AliasEvent):
+            if event.anchor not in self.anchors:
+                raise yaml.composer.ComposerError(
+                    None, None, f"found undefined alias {event.anchor!r}", event.start_mark
+                )
+            value = self.anchors[event.anchor]
+            if path is not None and (self.document.complete or isinstance(value, dict | list)):
+                self.document.values[path] = here
+            return value
+        if isinstance(event, yaml.ScalarEvent):
+            if path is not None and (self.document.complete or len(path) <= 2):
+                self.document.values[path] = here
+            value = self.scalar(event)
+            if isinstance(value, str) and "$" in value:
+                value = self.expand(value, path or (), here)
+        elif isinstance(event, yaml.MappingStartEvent):
+            self.expect_tag(event, _MAP_TAGS, "a mapping")
+            if path is not None:
+                self.document.values[path] = here
+            value = self.mapping(path or ())
+        elif isinstance(event, yaml.SequenceStartEvent):
+            self.expect_tag(event, _SEQ_TAGS, "a list")
+            if path is not None:
+                self.document.values[path] = here
+            value = self.sequence(path or ())
+        else:  # pragma: no cover - the parser only yields the events above here
+            raise yaml.composer.ComposerError(
+                None, None, f"unexpected {type(event).__name__}", event.start_mark
+            )
+        if event.anchor is not None:
+            self.anchors[event.anchor] = value
+        return value
+
+    def expect_tag(self, event: yaml.Event, allowed: tuple[str | None, ...], what: str) -> None:
+        if event.tag not in allowed:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"the tag {event.tag!r} is not supported on {what}", event.start_mark
+            )
+
+    def scalar(self, event: yaml.ScalarEvent) -> Any:
+        tag = event.tag
+        if tag is None or tag == "!":
+            tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+        if tag == _STR_TAG:
+            return event.value
+        if tag == _MERGE_TAG:
+            return _MERGE
+        constructor = self.loader.yaml_constructors.get(tag)
+        if constructor is None:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"could not determine a constructor for the tag {tag!r}",
+                event.start_mark,
+            )
+        node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+        return constructor(self.loader, node)
+
+    def mapping(self, path: PathKey) -> dict[Any, Any]:
         result: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
+        seen: dict[Any, Position] = {}
+        merged: list[dict[Any, Any]] = []
+        document = self.document
+        while not self.loader.check_event(yaml.MappingEndEvent):
+            here = self._at(self.loader.peek_event())
+            key = self.value(None)
+            if key is _MERGE:
+                merged.extend(self.merge_sources(path))
+                continue
             if not isinstance(key, str | int):
                 key = str(key)
-            here = _position(document, key_node)
-            if key in result:
-                first = document.keys[(*path, key)]
-                problems.append(
+            if key in seen:
+                self.problems.append(
                     Problem(
                         here.file,
                         here.line,
                         here.column,
                         format_path((*path, key)),
-                        f"key given twice (first at line {first.line})",
+                        f"key given twice (first at line {seen[key].line})",
                     )
                 )
+                self.value(None)
                 continue
-            document.keys[(*path, key)] = here
-            result[key] = _build(value_node, (*path, key), document, loader, env, problems)
+            seen[key] = here
+            value = self.value((*path, key))
+            if document.complete or len(path) < 2 or isinstance(value, dict | list):
+                document.keys[(*path, key)] = here
+            result[key] = value
+        self.loader.get_event()
+        for source in merged:
+            for key, value in source.items():
+                result.setdefault(key, value)
         return result
-    if isinstance(node, yaml.SequenceNode):
-        return [
-            _build(item, (*path, index), document, loader, env, problems)
-            for index, item in enumerate(node.value)
-        ]
-    value = loader.construct_object(node, deep=True)
-    if isinstance(value, str) and "$" in value:
-        return _expand(value, path, document, env, problems)
-    return value
+
+    def merge_sources(self, path: PathKey) -> list[dict[Any, Any]]:
+        """`<<: *base` or `<<: [*a, *b]`: mappings whose keys fill in the ones not given."""
+        start = self.loader.peek_event()
+        value = self.value(None)
+        sources = value if isinstance(value, list) else [value]
+        if not all(isinstance(s, dict) for s in sources):
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                "a merge key (<<) takes a mapping or a list of mappings",
+                start.start_mark,
+            )
+        return sources
+
+    def sequence(self, path: PathKey) -> list[Any]:
+        result: list[Any] = []
+        while not self.loader.check_event(yaml.SequenceEndEvent):
+            result.append(self.value((*path, len(result))))
+        self.loader.get_event()
+        return result
+
+    def expand(self, value: str, path: PathKey, here: Position) -> str:
+        return _expand(value, path, here, self.env, self.problems)
+
+
+_MERGE = object()
 
 
 def _expand(
     value: str,
     path: PathKey,
-    document: SourceDocument,
+    where: Position,
     env: Mapping[str, str],
     problems: list[Problem],
 ) -> str:
@@ -164,7 +308,6 @@ def _expand(
             return "$"
         name = match.group(1)
         if name not in env:
-            where = document.values[path]
             problems.append(
                 Problem(
                     where.file,

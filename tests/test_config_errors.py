@@ -139,3 +139,33 @@ def test_offline_code_with_a_pin_is_an_error(write_config) -> None:
         load_config(path)
     assert "offline code's PIN comes from the lock" in str(caught.value)
     assert "482913" not in str(caught.value)
+
+
+# The models are strict like the schema (they run first, and the schema only on a refusal):
+# nothing the schema refuses may slip through as a coerced value.
+LOOSE_VALUES = {
+    "number as a name": ("      - name: 123\n", 6, "codes[0].name"),
+    "text as a flag": ("      - name: Alice\n        protected: 'yes'\n", 7, "codes[0].protected"),
+    "seconds as a time": (
+        "      - name: Bob\n        starts_at: 1764600000\n        ends_at: 1764900000\n",
+        7,
+        "codes[0].starts_at",
+    ),
+    "text as a number": (
+        '      - name: Alice\nsettings:\n  max_deletes: "5"\n',
+        8,
+        "settings.max_deletes",
+    ),
+    "flag as a number": ("      - name: Alice\nsettings:\n  concurrency: true\n", 8, "concurrency"),
+}
+
+
+@pytest.mark.parametrize("case", list(LOOSE_VALUES))
+def test_a_loosely_typed_value_is_refused_not_coerced(write_config, case: str) -> None:
+    body, line, path_part = LOOSE_VALUES[case]
+    path = write_config(HEADER + body)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    problem = caught.value.problems[0]
+    assert problem.line == line, problem
+    assert path_part in problem.path
