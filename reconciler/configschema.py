@@ -126,7 +126,7 @@ class SettingsConfig(_Strict):
     prune: bool = False
     max_deletes: int = Field(10, ge=0)
     max_deletes_per_device: int | None = Field(None, ge=0)
-    concurrency: int = Field(16, ge=1, le=256)
+    concurrency: int = Field(32, ge=1, le=256)
     native_lead: str = Field("72h", pattern=DURATION_PATTERN)
     jit_lead: str = Field("30m", pattern=DURATION_PATTERN)
     send_codes: Literal["at_lead_time", "at_once"] = Field(

@@ -45,7 +45,8 @@ class Settings:
       (octoDNS's lesson): deleting a code can lock a person out.
     - `max_deletes` / `max_deletes_per_device`: a plan deleting more refuses to apply without
       `--force`. A lock holds a handful of codes, so the numbers are absolute, not percentages.
-    - `concurrency`: devices read or written at once.
+    - `concurrency`: devices read or written at once (two requests each when reading). 32 plans
+      1,000 locks in about 4 s at 100 ms a request (bench/); a 429 slows the client down by itself.
     - `native_lead` / `jit_lead`: how long before `starts_at` a time-bound code is programmed on
       a lock that schedules natively (72 h, Seam's preload) and on one that does not (30 min,
       the seed documents' figure; Seam's current docs say 60 min).
@@ -67,7 +68,7 @@ class Settings:
     prune: bool = False
     max_deletes: int = 10
     max_deletes_per_device: int | None = None
-    concurrency: int = 16
+    concurrency: int = 32
     native_lead: timedelta = timedelta(hours=72)
     jit_lead: timedelta = timedelta(minutes=30)
     send_at_lead_time: bool = True

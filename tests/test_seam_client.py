@@ -48,6 +48,13 @@ class Scripted:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
+@pytest.fixture(autouse=True, params=["aiohttp", "httpx"])
+def transport(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every scenario on both transports: aiohttp's pool (the default) and httpx's own."""
+    monkeypatch.setenv("ACCESSCODES_HTTP_TRANSPORT", request.param)
+    return request.param
+
+
 @pytest.fixture
 def server() -> Iterator[Scripted]:
     scripted = Scripted()
@@ -55,13 +62,24 @@ def server() -> Iterator[Scripted]:
     scripted.server.shutdown()
 
 
-def call(url: str, *, delays: list[float], attempts: int = 4, retry: bool = True):
+def call(
+    url: str,
+    *,
+    delays: list[float],
+    attempts: int = 4,
+    retry: bool = True,
+    timeout: float = 30.0,
+):
+    now = [0.0]  # the client's clock moves only when it sleeps
+
     async def sleep(seconds: float) -> None:
-        delays.append(seconds)
+        delays.append(round(seconds, 6))
+        now[0] += seconds
 
     async def run():
         client = SeamClient(api_key="k", endpoint=url, sleep=sleep, rng=lambda: 1.0,
-                            retry=RetryPolicy(attempts=attempts, base_delay=0.5))
+                            retry=RetryPolicy(attempts=attempts, base_delay=0.5),
+                            timeout=timeout, clock=lambda: now[0])
         try:
             return await client.call("devices/list", {}, retry=retry)
         finally:
@@ -112,3 +130,30 @@ def test_an_unreachable_endpoint_is_a_temporary_error_without_httpx_types() -> N
         call("http://127.0.0.1:9", delays=[], attempts=2)
     assert "cannot reach" in str(caught.value)
     assert "httpx" not in type(caught.value).__module__
+
+
+def test_an_answer_that_never_comes_is_a_timeout_not_a_refusal() -> None:
+    """A timeout may have reached Seam (a create is then looked for before any retry); a
+    refused connection did not. The two must not be confused, whatever the transport."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)  # accepts connections, never answers
+    try:
+        port = listener.getsockname()[1]
+        with pytest.raises(TemporaryProviderError) as caught:
+            call(f"http://127.0.0.1:{port}", delays=[], attempts=1, timeout=0.5)
+        assert caught.value.code == "timeout"
+        assert "timed out" in str(caught.value)
+    finally:
+        listener.close()
+
+
+def test_the_default_transport_is_aiohttps_pool(transport: str) -> None:
+    client = SeamClient(api_key="k", endpoint="http://127.0.0.1:9")
+    try:
+        pool = type(client._http._transport).__name__
+        assert pool == ("AiohttpTransport" if transport == "aiohttp" else "AsyncHTTPTransport")
+    finally:
+        asyncio.run(client.aclose())

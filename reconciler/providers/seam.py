@@ -152,8 +152,9 @@ class SeamProvider:
                     return landed
                 if attempt >= policy.attempts:
                     raise
-                await self._sleep(policy.delay(attempt, exc.delay, self.client.rng))
-                attempt += 1
+                if landed is None and not isinstance(exc, RateLimitedError):
+                    await self._sleep(policy.delay(attempt, exc.delay, self.client.rng))
+                attempt += 1  # after a 429 the client's pacer holds the retry until Retry-After
 
     async def _landed(self, device_id: DeviceId, spec: CodeSpec) -> LiveCode | None:
         """The code a failed create may have made after all, found by its identity."""

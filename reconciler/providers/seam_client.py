@@ -9,10 +9,10 @@ jitter, honouring `Retry-After`, bounded in count and in time. Seam's error type
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import re
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -27,8 +27,10 @@ from reconciler.errors import (
     ProviderError,
     TemporaryProviderError,
 )
+from reconciler.providers.pacing import RequestPacer
 
 PUBLIC_ENDPOINT = "https://connect.getseam.com"
+_WRITES = ("/create", "/update", "/delete")
 _DIGITS = re.compile(r"(?<![\w-])\d{4,}(?![\w-])")
 
 
@@ -54,6 +56,22 @@ class RateLimitedError(TemporaryProviderError):
     may simply be sent again after the delay."""
 
 
+def http_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport | None:
+    """aiohttp's connection pool under httpx's API, unless ACCESSCODES_HTTP_TRANSPORT=httpx.
+
+    httpx's own pool spends several ms of CPU per request once dozens are in flight, which
+    caps a plan of thousands of locks (bench/: README, Performance); aiohttp's spends about one.
+    None means httpx's default transport.
+    """
+    if os.environ.get("ACCESSCODES_HTTP_TRANSPORT", "aiohttp") == "httpx":
+        return None
+    try:
+        from httpx_aiohttp import AiohttpTransport
+    except ImportError:  # pragma: no cover - a dependency; httpx alone still works
+        return None
+    return AiohttpTransport(limits=limits)
+
+
 def mask_digits(text: str) -> str:
     """Hide any run of four or more digits: it may be a PIN."""
     return _DIGITS.sub("****", text)
@@ -62,12 +80,10 @@ def mask_digits(text: str) -> str:
 class SeamClient:
     """A pooled HTTP client for Seam's API, with retries and mapped errors.
 
-    Rate limits are shared by every caller of one client: after a 429 no new request starts
-    before its `Retry-After` has passed (no thundering herd), and the client paces itself from
-    then on at 90% of the success rate it saw in the last second, slowing by a quarter at each
-    further 429 (at most once per `Retry-After`). `calls` and `throttled` count requests and
-    429s. The pool holds two connections per device (`max_connections` devices at once, each
-    with its two listings in flight).
+    Rate limits are shared by every caller of one client through its `RequestPacer` (writes
+    ease in; after a 429 every request is paced: `reconciler.providers.pacing`). `calls` and
+    `throttled` count requests and 429s. The pool holds two connections per device
+    (`max_connections` devices at once, each with its two listings in flight).
     """
 
     def __init__(
@@ -78,19 +94,20 @@ class SeamClient:
         http: httpx.AsyncClient | None = None,
         retry: RetryPolicy | None = None,
         timeout: float = 30.0,
-        max_connections: int = 16,
+        max_connections: int = 32,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: Callable[[], float] = random.random,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.endpoint = endpoint.rstrip("/")
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
         self.rng = rng
+        limits = httpx.Limits(
+            max_connections=2 * max_connections, max_keepalive_connections=2 * max_connections
+        )
         self._http = http or httpx.AsyncClient(
-            timeout=timeout,
-            limits=httpx.Limits(
-                max_connections=2 * max_connections, max_keepalive_connections=2 * max_connections
-            ),
+            timeout=timeout, limits=limits, transport=http_transport(limits)
         )
         self._headers = {
             "Authorization": f"Bearer {api_key}",
@@ -99,51 +116,37 @@ class SeamClient:
         }
         self.calls = 0
         self.throttled = 0
-        self._resume_at = 0.0  # monotonic time before which no new request starts
-        self._interval = 0.0  # learned spacing between request starts; 0 = unpaced
-        self._next_start = 0.0
-        self._calm_at = 0.0  # one slow-down per 429 episode
-        self._ok: deque[float] = deque(maxlen=4096)
-
-    async def _pace(self, first: bool) -> None:
-        now = time.monotonic()
-        start = max(now, self._next_start, self._resume_at if first else now)
-        if self._interval:
-            self._next_start = start + self._interval
-        if start > now:
-            await asyncio.sleep(start - now)
-
-    def _on_429(self, hint: float | None) -> None:
-        now = time.monotonic()
-        self.throttled += 1
-        pause = min(hint if hint is not None else 1.0, self.retry.max_delay)
-        self._resume_at = max(self._resume_at, now + pause)
-        if now < self._calm_at:
-            return
-        self._calm_at = now + max(pause, 1.0)
-        if self._interval:
-            self._interval *= 1.25
-            return
-        recent = sum(1 for t in self._ok if t > now - 1.0)
-        if recent >= 5:  # enough to estimate the limit from
-            self._interval = 1.0 / (0.9 * recent)
+        self.clock = clock
+        self.pacer = RequestPacer(clock)
 
     async def call(self, route: str, body: dict[str, Any], *, retry: bool = True) -> dict[str, Any]:
         """POST `body` to `route`; the parsed response on success, else a mapped error."""
-        started = time.monotonic()
+        started = self.clock()
         attempt = 1
+        write = route.endswith(_WRITES)
         while True:
             try:
-                await self._pace(attempt == 1)
+                await self._paced(write)
                 return await self._once(route, body)
             except TemporaryProviderError as exc:
                 if not retry or attempt >= self.retry.attempts:
                     raise
                 delay = self.retry.delay(attempt, exc.delay, self.rng)
-                if time.monotonic() - started + delay > self.retry.deadline:
+                if self.clock() - started + delay > self.retry.deadline:
                     raise
-                await self._sleep(delay)
+                if not isinstance(exc, RateLimitedError):  # after a 429 the pacer holds us
+                    await self._sleep(delay)
                 attempt += 1
+
+    async def _paced(self, write: bool) -> None:
+        """Wait for a start slot; a 429 seen meanwhile voids it (the pace has changed)."""
+        while True:
+            episode = self.pacer.episode
+            wait = self.pacer.delay(write=write)
+            if wait > 0:
+                await self._sleep(wait)
+            if self.pacer.episode == episode:
+                return
 
     async def _once(self, route: str, body: dict[str, Any]) -> dict[str, Any]:
         url = f"{self.endpoint}/{route.lstrip('/')}"
@@ -151,21 +154,35 @@ class SeamClient:
         try:
             response = await self._http.post(url, json=body, headers=self._headers)
         except httpx.TimeoutException as exc:
-            raise TemporaryProviderError(f"Seam {route}: timed out", code="timeout") from exc
+            if not _never_connected(exc):
+                raise TemporaryProviderError(f"Seam {route}: timed out", code="timeout") from exc
+            raise TemporaryProviderError(
+                f"Seam {route}: cannot reach {self.endpoint} ({type(exc.__cause__).__name__})",
+                code="connection_error",
+            ) from exc
         except httpx.TransportError as exc:
             raise TemporaryProviderError(
                 f"Seam {route}: cannot reach {self.endpoint} ({type(exc).__name__})",
                 code="connection_error",
             ) from exc
         if response.status_code == 429:
-            self._on_429(_retry_after(response))
+            self.throttled += 1
+            self.pacer.throttled(_retry_after(response))
         data = _parse(route, response)
-        self._ok.append(time.monotonic())
+        self.pacer.succeeded()
         return data
 
     async def aclose(self) -> None:
         """Close the connection pool."""
         await self._http.aclose()
+
+
+def _never_connected(exc: httpx.TimeoutException) -> bool:
+    """The aiohttp transport reports a refused connection as a connect timeout; its cause (an
+    OSError that is not a timeout) tells the two apart. A timeout may have reached Seam, a
+    refusal did not."""
+    cause = exc.__cause__
+    return isinstance(cause, OSError) and not isinstance(cause, TimeoutError)
 
 
 def _parse(route: str, response: httpx.Response) -> dict[str, Any]:
