@@ -22,7 +22,7 @@ AccessCodeId = NewType("AccessCodeId", str)
 """The provider's id of one code on one lock."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SourceRef:
     """Where a value was written in the config, so every report can point at the line."""
 
@@ -51,7 +51,7 @@ class CodeStatus(StrEnum):
     UNKNOWN = "unknown"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Schedule:
     """A recurring window: a cron expression for each start and how long each one lasts."""
 
@@ -60,7 +60,7 @@ class Schedule:
     timezone: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DesiredCode:
     """One code as the config wants it on one device.
 
@@ -87,7 +87,7 @@ class DesiredCode:
         return (self.device, self.name)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DesiredDevice:
     """A lock named in the config, with the codes it should hold."""
 
@@ -98,7 +98,7 @@ class DesiredDevice:
     source: SourceRef | None = field(default=None, compare=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ProviderIssue:
     """An error or warning a provider attached to a code or device (`error_code`, `message`)."""
 
@@ -106,7 +106,7 @@ class ProviderIssue:
     message: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CodeConstraint:
     """One of Seam's `code_constraints`: a rule a PIN (or a name) must satisfy on a device."""
 
@@ -115,7 +115,7 @@ class CodeConstraint:
     max_length: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Capabilities:
     """What a lock accepts, so the planner can refuse a write the lock would reject."""
 
@@ -138,7 +138,7 @@ class Capabilities:
         return any(c.kind == kind for c in self.code_constraints)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Device:
     """A lock as its provider reports it."""
 
@@ -149,7 +149,7 @@ class Device:
     warnings: tuple[ProviderIssue, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LiveCode:
     """A code as it is on a lock now, as the provider reports it.
 
@@ -176,7 +176,7 @@ class LiveCode:
         return CodeType.TIME_BOUND if self.ends_at is not None else CodeType.ONGOING
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LiveDevice:
     """One lock and every code on it: managed ones (candidates) and unmanaged ones (never)."""
 
@@ -185,7 +185,7 @@ class LiveDevice:
     unmanaged: tuple[LiveCode, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WrittenCode:
     """What the journal remembers of a code we wrote: enough to notice it changed or vanished,
     never its PIN (`fingerprint` is a keyed digest)."""
@@ -198,7 +198,7 @@ class WrittenCode:
     ends_at: datetime | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CodeSpec:
     """The values a create or update writes: what the planner asks the provider to do.
 

@@ -47,7 +47,7 @@ class DriftKind(StrEnum):
     EXTRANEOUS = "extraneous"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CodeState:
     """A code's values as a plan shows them (before: live; after: desired)."""
 
@@ -92,7 +92,7 @@ class CodeState:
         return data
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Change:
     """One step of a plan for one code, with why it is there and when it falls due."""
 
@@ -146,7 +146,7 @@ class Change:
         return data
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Drift:
     """A difference between the locks and what we set, reported whether or not it is fixed."""
 
@@ -167,7 +167,7 @@ class Drift:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Plan:
     """Ordered changes and drift for a set of devices at one moment."""
 
