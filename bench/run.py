@@ -39,7 +39,7 @@ PAGE = 500  # seam.py asks devices/list for 500 at a time
 HEADER = (
     f"{'scenario':<34}{'locks':>7}{'codes':>8}{'lat ms':>7}{'wall s':>9}{'cpu s':>8}"
     f"{'ms/call':>8}{'us/code':>8}{'rss MB':>8}{'calls':>8}{'expect':>8}{'429s':>6}"
-    f"{'sdk s':>9}{'x sdk':>7}"
+    f"{'5xx':>6}{'sdk s':>9}{'x sdk':>7}"
 )
 
 
@@ -162,19 +162,29 @@ def sdk_loop(url: str, locks: int) -> float:
 
 # --- scenarios -------------------------------------------------------------------------------
 def plan_row(
-    server: Server, work: Path, locks: int, codes: int, latency: float, sdk_sample: int
+    server: Server,
+    work: Path,
+    locks: int,
+    codes: int,
+    latency: float,
+    sdk_sample: int,
+    *,
+    error_rate: float = 0.0,
 ) -> dict[str, Any]:
     server.admin("reset", server_fleet(locks, codes))
-    server.admin("configure", {"latency": latency, "rate": 0, "write_window": 60})
-    config = write_config(work / f"plan_{locks}_{latency}", locks, codes)
+    server.admin("configure", {"latency": latency, "rate": 0, "write_window": 60, "error_rate": 0})
+    config = write_config(work / f"plan_{locks}_{latency}_{error_rate}", locks, codes)
+    if error_rate:  # only our side: the SDK loop has no retries to survive 503s with
+        server.admin("configure", {"error_rate": error_rate})
     ours = run_child(server.url, config)
+    server.admin("configure", {"error_rate": 0})
     assert ours["changes"] == 0, ours
     stats = ours["plan_stats"]
     sample = min(locks, sdk_sample)
     sdk = sdk_loop(server.url, sample) * locks / sample
     calls = stats["total"]
     return {
-        "scenario": "plan",
+        "scenario": f"plan@{error_rate:.0%}503s" if error_rate else "plan",
         "locks": locks,
         "codes": locks * codes,
         "latency_ms": latency * 1000,
@@ -186,6 +196,7 @@ def plan_row(
         "calls": calls,
         "expected_calls": 2 * locks + math.ceil(locks / PAGE),
         "status_429": stats["status"].get("429", 0),
+        "status_5xx": stats["status"].get("503", 0),
         "sdk_s": sdk,
         "sdk_sampled_locks": sample,
         "ratio": sdk / ours["plan_wall"],
@@ -255,7 +266,8 @@ def fmt(row: dict[str, Any]) -> str:
         f"{row['scenario']:<34}{row['locks']:>7}{row['codes']:>8}{row['latency_ms']:>7.0f}"
         f"{row['wall_s']:>9.2f}{row['cpu_s']:>8.2f}{num('cpu_ms_per_call', '8.2f')}"
         f"{num('planner_us_per_code', '8.1f')}{row['rss_mb']:>8.0f}{row['calls']:>8}"
-        f"{row['expected_calls']:>8}{row['status_429']:>6}{num('sdk_s', '9.1f')}"
+        f"{row['expected_calls']:>8}{row['status_429']:>6}{row.get('status_5xx', 0):>6}"
+        f"{num('sdk_s', '9.1f')}"
         f"{num('ratio', '7.1f')}"
     )
 
@@ -298,6 +310,10 @@ def main() -> None:
                     sample = locks if latency == 0 or not args.sdk_sample else args.sdk_sample
                     rows.append(plan_row(server, work, locks, 10, latency, sample))
                     print(fmt(rows[-1]), flush=True)
+            locks = sizes[-1] if args.quick else 1000
+            sample = args.sdk_sample or locks
+            rows.append(plan_row(server, work, locks, 10, 0.1, sample, error_rate=0.02))
+            print(fmt(rows[-1]), flush=True)
             rows.append(apply_row(server, work, apply_locks, 50.0))
             print(fmt(rows[-1]), flush=True)
             rows.append(pacing_row(server, work, window))

@@ -133,6 +133,8 @@ class SeamState:
             for key in ("latency", "rate", "write_window", "error_rate"):
                 if key in body:
                     setattr(self, key, float(body[key]))
+            if "error_rate" in body:
+                self.rng = random.Random(1)  # the same failures on every run
             self.reset_counters()
         api = {k: v for k, v in self.calls.items() if not k.startswith("_bench/")}
         stats = {

@@ -77,8 +77,12 @@ class SeamProvider:
         self.pace_writes = False  # set by the first 429 on a write
         self._writes: dict[tuple[str, str], deque[float]] = {}
 
-    async def _write_slot(self, device_id: str, kind: str) -> None:
-        """Wait until the device may take another write of this kind, and take the slot."""
+    async def _write_slot(self, device_id: str, kind: str) -> bool:
+        """Wait until the device may take another write of this kind, and take the slot.
+
+        True when the write goes over the device's own limit (writes not held back yet): a
+        429 for it is the device's, and must not slow the requests to every other lock.
+        """
         limit = WRITE_LIMITS[kind]
         sent = self._writes.setdefault((device_id, kind), deque())
         while True:
@@ -87,7 +91,7 @@ class SeamProvider:
                 sent.popleft()
             if len(sent) < limit or not self.pace_writes:
                 sent.append(now)
-                return
+                return len(sent) > limit
             await self._sleep(sent[0] + self.write_window + WRITE_MARGIN - now)
 
     async def list_devices(self, device_ids: Sequence[DeviceId]) -> list[Device]:
@@ -139,8 +143,10 @@ class SeamProvider:
         attempt = 1
         while True:
             try:
-                await self._write_slot(device_id, "create")
-                data = await self.client.call("access_codes/create", body, retry=False)
+                over = await self._write_slot(device_id, "create")
+                data = await self.client.call(
+                    "access_codes/create", body, retry=False, device_limited=over
+                )
                 return code_from_seam(data["access_code"], managed=True)
             except TemporaryProviderError as exc:
                 if isinstance(exc, RateLimitedError):  # refused unseen: nothing can have landed
@@ -152,7 +158,7 @@ class SeamProvider:
                     return landed
                 if attempt >= policy.attempts:
                     raise
-                if landed is None and not isinstance(exc, RateLimitedError):
+                if not isinstance(exc, RateLimitedError):
                     await self._sleep(policy.delay(attempt, exc.delay, self.client.rng))
                 attempt += 1  # after a 429 the client's pacer holds the retry until Retry-After
 
@@ -176,19 +182,21 @@ class SeamProvider:
         else:
             body["starts_at"] = iso(spec.starts_at)
             body["ends_at"] = iso(spec.ends_at)
-        await self._write_slot(code.device_id, "update")
-        data = await self._write("access_codes/update", body)
+        over = await self._write_slot(code.device_id, "update")
+        data = await self._write("access_codes/update", body, over)
         await self._finish(data.get("action_attempt"))
 
     async def delete_code(self, code: LiveCode) -> None:
-        await self._write_slot(code.device_id, "delete")
-        data = await self._write("access_codes/delete", {"access_code_id": code.access_code_id})
+        over = await self._write_slot(code.device_id, "delete")
+        data = await self._write(
+            "access_codes/delete", {"access_code_id": code.access_code_id}, over
+        )
         await self._finish(data.get("action_attempt"))
 
-    async def _write(self, route: str, body: dict[str, Any]) -> dict[str, Any]:
+    async def _write(self, route: str, body: dict[str, Any], over: bool) -> dict[str, Any]:
         before = self.client.throttled
         try:
-            return await self.client.call(route, body)
+            return await self.client.call(route, body, device_limited=over)
         finally:
             if self.client.throttled > before:  # a 429 on the way (retried or not)
                 self.pace_writes = True

@@ -119,23 +119,34 @@ class SeamClient:
         self.clock = clock
         self.pacer = RequestPacer(clock)
 
-    async def call(self, route: str, body: dict[str, Any], *, retry: bool = True) -> dict[str, Any]:
-        """POST `body` to `route`; the parsed response on success, else a mapped error."""
+    async def call(
+        self,
+        route: str,
+        body: dict[str, Any],
+        *,
+        retry: bool = True,
+        device_limited: bool = False,
+    ) -> dict[str, Any]:
+        """POST `body` to `route`; the parsed response on success, else a mapped error.
+
+        `device_limited`: the caller knows this write exceeds its lock's own limit, so a 429
+        is that lock's and leaves the pace of every other request alone.
+        """
         started = self.clock()
         attempt = 1
         write = route.endswith(_WRITES)
         while True:
             try:
                 await self._paced(write)
-                return await self._once(route, body)
+                return await self._once(route, body, device_limited=device_limited)
             except TemporaryProviderError as exc:
                 if not retry or attempt >= self.retry.attempts:
                     raise
                 delay = self.retry.delay(attempt, exc.delay, self.rng)
                 if self.clock() - started + delay > self.retry.deadline:
                     raise
-                if not isinstance(exc, RateLimitedError):  # after a 429 the pacer holds us
-                    await self._sleep(delay)
+                if device_limited or not isinstance(exc, RateLimitedError):
+                    await self._sleep(delay)  # (after any other 429 the pacer holds us)
                 attempt += 1
 
     async def _paced(self, write: bool) -> None:
@@ -148,7 +159,9 @@ class SeamClient:
             if self.pacer.episode == episode:
                 return
 
-    async def _once(self, route: str, body: dict[str, Any]) -> dict[str, Any]:
+    async def _once(
+        self, route: str, body: dict[str, Any], *, device_limited: bool = False
+    ) -> dict[str, Any]:
         url = f"{self.endpoint}/{route.lstrip('/')}"
         self.calls += 1
         try:
@@ -167,7 +180,8 @@ class SeamClient:
             ) from exc
         if response.status_code == 429:
             self.throttled += 1
-            self.pacer.throttled(_retry_after(response))
+            if not device_limited:
+                self.pacer.throttled(_retry_after(response))
         data = _parse(route, response)
         self.pacer.succeeded()
         return data
