@@ -102,9 +102,13 @@ def child(args: argparse.Namespace) -> None:
             out["plan_cpu"] = time.process_time() - cpu
             out["plan_stats"] = admin(args.url, "clear")
             out["changes"] = len(planned.plan.due())
-            cpu = time.process_time()
-            make_plan(config.devices, planned.live, now=now, settings=config.settings)
-            out["planner_cpu"] = time.process_time() - cpu
+            # The planner alone, best of three (as timeit does: the rest is the machine's noise).
+            best = math.inf
+            for _ in range(3):
+                cpu = time.process_time()
+                make_plan(config.devices, planned.live, now=now, settings=config.settings)
+                best = min(best, time.process_time() - cpu)
+            out["planner_cpu"] = best
             if args.apply:
                 admin(args.url, "configure", {"rate": args.rate})
                 cpu, wall = time.process_time(), time.perf_counter()
@@ -117,8 +121,20 @@ def child(args: argparse.Namespace) -> None:
             await provider.aclose()
 
     asyncio.run(main())
-    out["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["rss_mb"] = peak_rss_mb()
     print(json.dumps(out))
+
+
+def peak_rss_mb() -> float:
+    """This process's peak RSS. Linux's ru_maxrss survives exec, so a child started by a big
+    parent would report the parent's peak; VmHWM belongs to the process's own memory."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def run_child(
