@@ -8,7 +8,9 @@ with `settings.prune`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import gc
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -44,7 +46,34 @@ def plan(
     settings: Settings,
     last_written: LastWritten | None = None,
 ) -> Plan:
-    """Compare each listed device's desired codes with its live ones, in config order."""
+    """Compare each listed device's desired codes with its live ones, in config order.
+
+    The objects alive when planning starts (the config and the live codes: millions on a
+    large fleet) are frozen for the garbage collector meanwhile; its full collections would
+    otherwise walk them over and over while the plan is built (reference counting still
+    frees everything as usual).
+    """
+    with _heap_frozen():
+        return _plan(desired, live, now=now, settings=settings, last_written=last_written)
+
+
+@contextmanager
+def _heap_frozen() -> Iterator[None]:
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def _plan(
+    desired: Sequence[DesiredDevice],
+    live: Mapping[DeviceId, LiveDevice],
+    *,
+    now: datetime,
+    settings: Settings,
+    last_written: LastWritten | None,
+) -> Plan:
     changes: list[Change] = []
     drift: list[Drift] = []
     for device in desired:
