@@ -73,10 +73,11 @@ async def apply_plan(
     gate = asyncio.Semaphore(concurrency)
     outcomes: list[Outcome] = []
     now = clock or (lambda: plan.now)
+    planned_pins = _planned_pins(plan)
 
     async def run_device(device_id: DeviceId, changes: list[Change]) -> None:
         async with gate:
-            taken = _taken_pins(live[device_id], plan, device_id)
+            taken = _taken_pins(live[device_id], planned_pins.get(device_id, set()))
             for change in changes:
                 entry = journal.before_send(run_id, change, now()) if journal else 0
                 outcome = await _apply_one(change, provider, live[device_id], taken)
@@ -119,12 +120,18 @@ def _record(journal: Journal, entry: int, outcome: Outcome, now: datetime) -> No
         )
 
 
-def _taken_pins(live: LiveDevice, plan: Plan, device_id: DeviceId) -> set[str]:
-    taken = {c.code for c in (*live.codes, *live.unmanaged) if c.code}
+def _planned_pins(plan: Plan) -> dict[DeviceId, set[str]]:
+    """Each device's PINs that the plan means to hold: one pass, not one per device."""
+    pins: dict[DeviceId, set[str]] = defaultdict(set)
     for change in plan.changes:
-        if change.device_id == device_id and change.after and change.after.code:
-            taken.add(change.after.code)
-    return taken
+        if change.after and change.after.code:
+            pins[change.device_id].add(change.after.code)
+    return pins
+
+
+def _taken_pins(live: LiveDevice, planned: set[str]) -> set[str]:
+    """PINs a generated one must not clash with: on the lock now, or planned for it."""
+    return {c.code for c in (*live.codes, *live.unmanaged) if c.code} | planned
 
 
 async def _apply_one(
