@@ -202,7 +202,10 @@ class WrittenCode:
 class CodeSpec:
     """The values a create or update writes: what the planner asks the provider to do.
 
-    `code` None on a create asks for a PIN to be generated for the device.
+    `code` None on a create asks for a PIN to be generated for the device. `time_rounding`
+    (offline codes: `1d` daily-bound, `1h` hourly-bound) is chosen by the planner in the
+    lock's own zone, where "the same time of day" is meant (not in UTC, which a DST change
+    in the window would shift).
     """
 
     name: str
@@ -212,6 +215,7 @@ class CodeSpec:
     offline: bool = False
     one_time_use: bool = False
     prefer_native_scheduling: bool | None = None
+    time_rounding: str | None = None
 
     @property
     def type(self) -> CodeType:

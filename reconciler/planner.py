@@ -179,7 +179,8 @@ def _plan_device(
             if due_at is not None:
                 reasons[0] += f"; programmed {_lead(target, due_at)} before it starts"
             if spec.offline:
-                bound = "daily" if offline_rounding(spec, zone_info) == "1d" else "hourly"
+                rounding = spec.time_rounding or offline_rounding(spec, zone_info)
+                bound = "daily" if rounding == "1d" else "hourly"
                 kind = "one-time" if spec.one_time_use else f"{bound}-bound"
                 reasons.append(f"issues a {kind} offline code")
                 warnings.append(

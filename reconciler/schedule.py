@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from croniter import croniter
 
 from reconciler.models import Capabilities, CodeSpec, DesiredCode, DesiredDevice, SourceRef
+from reconciler.rules import offline_rounding
 from reconciler.settings import Settings
 
 ONE_TIME_VALIDITY = timedelta(hours=24)
@@ -127,7 +128,7 @@ def targets(
         if code.schedule is not None:
             previous_end: datetime | None = None
             for start, end in occurrences(code, zone, now=now, horizon=settings.horizon):
-                target = _target(code, start, end, capabilities, settings, occurrence=start)
+                target = _target(code, start, end, capabilities, settings, zone, occurrence=start)
                 if previous_end and target.program_at and target.program_at < previous_end:
                     # One PIN cannot be on a lock twice: the next occurrence waits its turn.
                     target = replace(target, program_at=previous_end)
@@ -138,7 +139,7 @@ def targets(
         end = to_utc(code.ends_at, zone) if code.ends_at else None
         if code.one_time_use and start is not None:
             end = start + ONE_TIME_VALIDITY
-        out.append(_target(code, start, end, capabilities, settings))
+        out.append(_target(code, start, end, capabilities, settings, zone))
     return out
 
 
@@ -148,6 +149,7 @@ def _target(
     end: datetime | None,
     capabilities: Capabilities,
     settings: Settings,
+    zone: ZoneInfo,
     *,
     occurrence: datetime | None = None,
 ) -> Target:
@@ -160,6 +162,8 @@ def _target(
         one_time_use=code.one_time_use,
         prefer_native_scheduling=code.prefer_native_scheduling,
     )
+    if code.offline and not code.one_time_use and start is not None and end is not None:
+        spec = replace(spec, time_rounding=offline_rounding(spec, zone))
     program_at = None
     if start is not None and end is not None and not code.offline and settings.send_at_lead_time:
         program_at = start - lead_time(code, capabilities, settings)

@@ -123,3 +123,24 @@ def test_unmanaged_codes_take_slots() -> None:
 def test_an_igloohome_daily_bound_code_shorter_than_29_days_is_blocked() -> None:
     (change,) = run(PROFILES["igloohome"], guest("Short", NOW + DAY, 2, offline=True)).changes
     assert change.action is Action.BLOCKED and "29-367 days" in change.reasons[0]
+
+
+def test_a_daily_bound_offline_code_across_a_dst_change_is_sent_daily_bound() -> None:
+    """15:00 to 15:00 in Paris over the March change is 14:00 to 13:00 UTC: the same time of
+    day where the lock is, so Seam must be asked for `1d`, as the plan says (igloohome's
+    daily-bound codes last 29 days or more)."""
+    from zoneinfo import ZoneInfo
+
+    from reconciler.providers.seam import create_body
+
+    paris = ZoneInfo("Europe/Paris")
+    start = datetime(2027, 3, 20, 15, 0, tzinfo=paris)
+    code = DesiredCode(DOOR, "Month", offline=True, starts_at=start,
+                       ends_at=start.replace(month=4, day=19))
+    device = DesiredDevice(DOOR, LOCK, codes=(code,), timezone="Europe/Paris")
+    state = {LOCK: LiveDevice(Device(LOCK, "Door", PROFILES["igloohome"]), codes=())}
+    result = plan([device], state, now=datetime(2027, 3, 10, tzinfo=UTC), settings=Settings())
+    (change,) = result.changes
+    assert "issues a daily-bound offline code" in change.reasons
+    assert change.spec is not None and change.spec.time_rounding == "1d"
+    assert create_body(LOCK, change.spec)["max_time_rounding"] == "1d"

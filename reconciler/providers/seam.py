@@ -239,7 +239,9 @@ def create_body(device_id: DeviceId, spec: CodeSpec) -> dict[str, Any]:
         body["prefer_native_scheduling"] = spec.prefer_native_scheduling
     if spec.offline:
         body["use_offline_access_code"] = True
-        if spec.starts_at and spec.ends_at:
+        if spec.time_rounding:
+            body["max_time_rounding"] = spec.time_rounding
+        elif spec.starts_at and spec.ends_at:  # a spec not from the planner: times as given
             same_time = spec.starts_at.time() == spec.ends_at.time()
             body["max_time_rounding"] = "1d" if same_time else "1h"
     if spec.one_time_use:
