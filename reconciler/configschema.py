@@ -109,6 +109,12 @@ class ProviderConfig(_Strict):
         4, ge=0, le=10, description="seam: retries of a call that may pass (429, 5xx, network)."
     )
     timeout: str = Field("30s", pattern=DURATION_PATTERN, description="seam: per-request timeout.")
+    pace_writes: Literal["always", "after_429"] = Field(
+        "always",
+        description="seam: hold each lock's writes to Seam's per-lock limits (10 creates, 10 "
+        "updates, 20 deletes a minute) from the first write, or only once Seam has refused one "
+        "(after_429: for servers without these limits, such as Seam's fake).",
+    )
     state_file: str | None = Field(
         None, description="sim: fleet file, relative to the config; default .accesscodes/sim.json"
     )

@@ -24,7 +24,7 @@ def twenty_codes(tmp_path: Path) -> None:
     )
     (tmp_path / "accesscodes.yaml").write_text(textwrap.dedent("""\
         version: 1
-        provider: {kind: seam, retries: 0}
+        provider: {kind: seam, retries: 0, pace_writes: after_429}  # the fake has no limits
         settings: {concurrency: 1}
         devices:
           front:

@@ -44,4 +44,4 @@ def _seam(config: Config) -> Provider:
         timeout=parse_duration(spec.timeout).total_seconds(),
         max_connections=config.settings.concurrency,
     )
-    return SeamProvider(client)
+    return SeamProvider(client, pace_writes=spec.pace_writes == "always")

@@ -58,9 +58,9 @@ class SeamProvider:
     """Reads and writes access codes through Seam.
 
     Writes are counted per device against Seam's limits (`WRITE_LIMITS` per `write_window`
-    seconds). Once Seam has answered a write with 429 (so it enforces them), every further
-    write waits for its slot instead of drawing another 429; before that, writes are not held
-    back (servers without these limits, like Seam's fake, are not slowed down).
+    seconds) and wait for their slot rather than draw a 429. With `pace_writes` false they
+    are held back only once Seam has answered a write with 429 (so it enforces the limits):
+    servers without them, like Seam's fake, are then not slowed down.
     """
 
     kind = "seam"
@@ -70,11 +70,12 @@ class SeamProvider:
         client: SeamClient,
         *,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        pace_writes: bool = True,
     ) -> None:
         self.client = client
         self._sleep = sleep
         self.write_window = 60.0
-        self.pace_writes = False  # set by the first 429 on a write
+        self.pace_writes = pace_writes  # else set by the first 429 on a write
         self._writes: dict[tuple[str, str], deque[float]] = {}
 
     async def _write_slot(self, device_id: str, kind: str) -> bool:
