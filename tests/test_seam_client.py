@@ -16,7 +16,7 @@ from reconciler.errors import (
     PermanentProviderError,
     TemporaryProviderError,
 )
-from reconciler.providers.seam_client import RetryPolicy, SeamClient
+from reconciler.providers.seam_client import _PROXY_VARIABLES, RetryPolicy, SeamClient
 
 
 class Scripted:
@@ -52,6 +52,8 @@ class Scripted:
 def transport(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Every scenario on both transports: aiohttp's pool (the default) and httpx's own."""
     monkeypatch.setenv("ACCESSCODES_HTTP_TRANSPORT", request.param)
+    for name in _PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)  # a proxy would keep httpx's transport
     return request.param
 
 
@@ -155,5 +157,16 @@ def test_the_default_transport_is_aiohttps_pool(transport: str) -> None:
     try:
         pool = type(client._http._transport).__name__
         assert pool == ("AiohttpTransport" if transport == "aiohttp" else "AsyncHTTPTransport")
+    finally:
+        asyncio.run(client.aclose())
+
+
+def test_a_proxy_in_the_environment_keeps_httpxs_transport(monkeypatch: pytest.MonkeyPatch) -> None:
+    """httpx honours HTTPS_PROXY; the aiohttp transport would bypass it without a word."""
+    monkeypatch.setenv("ACCESSCODES_HTTP_TRANSPORT", "aiohttp")
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:3128")
+    client = SeamClient(api_key="k", endpoint="http://127.0.0.1:9")
+    try:
+        assert type(client._http._transport).__name__ == "AsyncHTTPTransport"
     finally:
         asyncio.run(client.aclose())

@@ -31,6 +31,14 @@ from reconciler.providers.pacing import RequestPacer
 
 PUBLIC_ENDPOINT = "https://connect.getseam.com"
 _WRITES = ("/create", "/update", "/delete")
+_PROXY_VARIABLES = (
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+)
 _DIGITS = re.compile(r"(?<![\w-])\d{4,}(?![\w-])")
 
 
@@ -61,9 +69,12 @@ def http_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport | None:
 
     httpx's own pool spends several ms of CPU per request once dozens are in flight, which
     caps a plan of thousands of locks (bench/: README, Performance); aiohttp's spends about one.
-    None means httpx's default transport.
+    None means httpx's default transport, also chosen when the environment names a proxy:
+    httpx honours HTTP(S)_PROXY and NO_PROXY, the aiohttp transport would silently go direct.
     """
     if os.environ.get("ACCESSCODES_HTTP_TRANSPORT", "aiohttp") == "httpx":
+        return None
+    if any(os.environ.get(name) for name in _PROXY_VARIABLES):
         return None
     try:
         from httpx_aiohttp import AiohttpTransport
