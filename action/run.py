@@ -26,7 +26,15 @@ from typing import Any
 
 import httpx
 
-MARKER = "<!-- accesscodes-plan -->"
+MARKER = "<!-- accesscodes-plan"
+
+
+def marker(config: str) -> str:
+    """The hidden line that finds this config's comment again: one sticky comment per config,
+    so two configs planned on one pull request keep a comment each."""
+    return f"{MARKER} config={config.replace('--', '-')} -->"
+
+
 COMMENT_LIMIT = 65536  # characters in an issue comment body
 SUMMARY_LIMIT = 1024 * 1024  # bytes of one step's job summary
 SUMMARY_CHARS = SUMMARY_LIMIT // 4  # chars that surely fit: UTF-8 takes at most 4 bytes each
@@ -127,10 +135,11 @@ def headline(plan: dict[str, Any]) -> str:
 def plan_body(run: PlanRun, config: str, limit: int, where: str) -> str:
     """The comment / summary body: marker, counts, checksum, the plan (folded when long)."""
     if run.plan is None:
-        return f"{MARKER}\n### accesscodes plan: `{config}` failed\n\n```\n{run.error}\n```\n"
+        title = f"{marker(config)}\n### accesscodes plan: `{config}` failed"
+        return f"{title}\n\n```\n{run.error}\n```\n"
     checksum = run.plan["checksum"]
     head = (
-        f"{MARKER}\n### accesscodes plan: `{config}`\n\n"
+        f"{marker(config)}\n### accesscodes plan: `{config}`\n\n"
         f"**{headline(run.plan)}.** Checksum `{checksum}`\n\n"
     )
     if run.markdown.count("\n") <= INLINE_LINES:
@@ -152,7 +161,9 @@ def pr_number() -> int | None:
 
 
 def upsert_comment(body: str, number: int) -> str:
-    """Update the comment carrying MARKER on the pull request, or create it: one, sticky."""
+    """Update the comment carrying the body's marker (its first line) on the pull request, or
+    create it: one per config, sticky."""
+    tag = body.split("\n", 1)[0]
     api = env("GITHUB_API_URL", "https://api.github.com").rstrip("/")
     repo = env("GITHUB_REPOSITORY")
     headers = {
@@ -166,7 +177,9 @@ def upsert_comment(body: str, number: int) -> str:
         while url and existing is None:
             resp = client.get(url)
             resp.raise_for_status()
-            existing = next((c["id"] for c in resp.json() if MARKER in c.get("body", "")), None)
+            existing = next(
+                (c["id"] for c in resp.json() if c.get("body", "").startswith(tag + "\n")), None
+            )
             url = resp.links.get("next", {}).get("url")
         if existing is not None:
             client.patch(
@@ -256,7 +269,7 @@ def cmd_drift(config: str) -> int:
         f"{d.get('detail', '')}\n"
         for d in run.plan.get("drift", [])
     )
-    body = plan_body(run, config, SUMMARY_CHARS, "job summary").replace(MARKER + "\n", "")
+    body = plan_body(run, config, SUMMARY_CHARS, "job summary").replace(marker(config) + "\n", "")
     write_summary(f"## accesscodes {title}\n\n{kinds}\n{body}")
     if drifted and flag("INPUT_FAIL_ON_DRIFT", True):
         print("::error::drift: the locks no longer match the config")

@@ -177,7 +177,7 @@ def test_plan_writes_the_summary_outputs_and_one_sticky_comment(
     assert "Pull request comment created." in first.stdout
     assert len(CommentsStub.comments) == 2
     body = CommentsStub.comments[1001]["body"]
-    assert body.startswith("<!-- accesscodes-plan -->") and out["plan-checksum"] in body
+    assert body.startswith("<!-- accesscodes-plan config=") and out["plan-checksum"] in body
 
     (quickstart / "accesscodes.yaml").write_text(
         (quickstart / "accesscodes.yaml").read_text().replace("Guest Bob", "Guest Carol")
@@ -196,6 +196,26 @@ def test_plan_writes_the_summary_outputs_and_one_sticky_comment(
         Path(gh["GITHUB_OUTPUT"]).read_text(),
         *(c["body"] for c in CommentsStub.comments.values()),
     )
+
+
+def test_two_configs_on_one_pull_request_keep_a_comment_each(
+    gh: dict[str, str], quickstart: Path
+) -> None:
+    second = quickstart / "annex"
+    second.mkdir()
+    shutil.copy(quickstart / "accesscodes.yaml", second / "accesscodes.yaml")
+    assert action("plan", gh, quickstart, config="accesscodes.yaml").returncode == 0
+    assert action("plan", gh, quickstart, config="annex").returncode == 0
+    assert len(CommentsStub.comments) == 3  # the reviewer's, and one per config
+    again = action("plan", gh, quickstart, config="annex")
+    assert "Pull request comment updated." in again.stdout
+    assert len(CommentsStub.comments) == 3
+    heads = sorted(c["body"].split("\n", 1)[0] for c in CommentsStub.comments.values())
+    assert heads == [
+        "<!-- accesscodes-plan config=accesscodes.yaml -->",
+        "<!-- accesscodes-plan config=annex -->",
+        "LGTM",
+    ]
 
 
 def test_a_bad_token_warns_but_the_summary_still_has_the_plan(
