@@ -49,6 +49,7 @@ class _Rules(BaseModel):
     pin_prefix_on_device: _Rule | None = None
     pin_shared_across_people: _Rule | None = None
     max_duration: _DurationRule | None = None
+    recurring_without_pin: _Rule | None = None
 
 
 class PolicyFile(BaseModel):
@@ -150,6 +151,13 @@ def check(devices: Sequence[DesiredDevice], policy: Policy) -> list[Violation]:
                 add("max_duration", code, f"open for longer than {policy.max_duration.days} days")
             pin = code.code
             if pin is None:
+                if code.schedule is not None and not code.offline:
+                    add(
+                        "recurring_without_pin",
+                        code,
+                        "a recurring code needs a PIN (code:): one generated for each "
+                        "occurrence would differ every time",
+                    )
                 continue
             if _weak(pin, policy):
                 add("weak_pin", code, "weak PIN (a sequence, one digit repeated, or a common PIN)")

@@ -86,6 +86,20 @@ def test_a_very_long_window_is_a_warning(tmp_path: Path) -> None:
     assert problems(tmp_path, HEADER + door("a", week)) == ([], [])
 
 
+def test_a_recurring_code_without_a_pin_is_an_error(tmp_path: Path) -> None:
+    weekly = 'schedule: {cron: "0 10 * * TUE", duration: 4h}'
+    errors, _ = problems(tmp_path, HEADER + door("a", f"{{name: Cleaner, {weekly}}}"))
+    assert len(errors) == 1 and "a recurring code needs a PIN" in errors[0]
+    assert "6:9: devices.a.codes[0].code" in errors[0]
+    with_pin = door("a", f'{{name: Cleaner, code: "582913", {weekly}}}')
+    assert problems(tmp_path, HEADER + with_pin) == ([], [])
+    (tmp_path / "relaxed.yaml").write_text(
+        "version: 1\nrules:\n  recurring_without_pin: {level: 'off'}\n"
+    )
+    relaxed = "version: 1\nsettings:\n  policies: [relaxed.yaml]\ndevices:\n"
+    assert problems(tmp_path, relaxed + door("a", f"{{name: Cleaner, {weekly}}}")) == ([], [])
+
+
 def test_an_extra_policy_file_changes_levels(tmp_path: Path) -> None:
     (tmp_path / "strict.yaml").write_text(
         "version: 1\nrules:\n  pin_shared_across_people: {level: error}\n"
