@@ -93,3 +93,19 @@ def test_updating_and_deleting_a_vanished_code_says_not_found(sim: SimProvider) 
     run(sim.delete_code(created))
     with pytest.raises(NotFoundError):
         run(sim.delete_code(created))
+
+
+def test_reads_parse_the_fleet_once_and_see_another_process_change_it(
+    sim: SimProvider, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lock = DeviceId("nuki_1")
+    run(sim.create_code(lock, CodeSpec("Alice", "482913")))
+    parses = []
+    real_load = SimProvider._load
+    monkeypatch.setattr(SimProvider, "_load", lambda self: parses.append(1) or real_load(self))
+    for _ in range(50):  # a plan lists every lock: one parse, not one per lock
+        assert [c.name for c in run(sim.list_codes(lock))] == ["Alice"]
+    assert len(parses) == 1
+    other = SimProvider(tmp_path / "sim.json", clock=lambda: NOW)  # `sim tamper`, elsewhere
+    run(other.create_code(lock, CodeSpec("Bob", "915172")))
+    assert sorted(c.name for c in run(sim.list_codes(lock))) == ["Alice", "Bob"]

@@ -59,15 +59,17 @@ class SimProvider:
         self.state_file = state_file
         self.fleet = dict(fleet or {})
         self.clock = clock
+        self._cached: dict[str, Any] = {}
+        self._cached_signature: tuple[int, int, int] | None = None
 
     # -- reading -------------------------------------------------------------------------
 
     async def list_devices(self, device_ids: Sequence[DeviceId]) -> list[Device]:
-        state = self._load()
+        state = self._read()
         return [self._device(device_id, state) for device_id in device_ids]
 
     async def list_codes(self, device_id: DeviceId) -> list[LiveCode]:
-        state = self._load()
+        state = self._read()
         raw = state["devices"].get(device_id, {"codes": []})
         now = self.clock()
         return [
@@ -232,7 +234,22 @@ class SimProvider:
             warnings=tuple(ProviderIssue(w["code"], w.get("message", "")) for w in raw["warnings"]),
         )
 
+    def _read(self) -> dict[str, Any]:
+        """The fleet for reading only: parsed again only when the file changed (a plan lists
+        every lock; parsing the whole fleet for each would be quadratic). Another process
+        (`sim tamper`) replaces the file, so its inode, size and mtime tell."""
+        try:
+            stat = self.state_file.stat()
+            signature = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        except OSError:
+            signature = None
+        if signature is None or signature != self._cached_signature:
+            self._cached = self._load()
+            self._cached_signature = signature
+        return self._cached
+
     def _load(self) -> dict[str, Any]:
+        """A fresh copy of the fleet, safe to change and save."""
         try:
             text = self.state_file.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -258,6 +275,7 @@ class SimProvider:
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(temp, self.state_file)
+            self._cached_signature = None
         except BaseException:
             Path(temp).unlink(missing_ok=True)
             raise
