@@ -225,12 +225,20 @@ def apply_row(server: Server, work: Path, locks: int, rate: float) -> dict[str, 
     server.admin("configure", {"latency": 0.1, "rate": 0, "write_window": 60})
     config = write_config(work / f"apply_{locks}", locks, 1)
     ours = run_child(server.url, config, apply=True, rate=rate)
-    stats = ours["apply_stats"]
     assert ours["apply_counts"]["create"] == locks, ours
     return {
+        **apply_measures(ours, expected_calls=locks),
         "scenario": f"apply {locks} creates @{rate:g}/s",
         "locks": locks,
         "codes": locks,
+        "floor_s": locks / rate,
+    }
+
+
+def apply_measures(ours: dict[str, Any], *, expected_calls: int) -> dict[str, Any]:
+    """The columns every apply row shares, from the child's measurements."""
+    stats = ours["apply_stats"]
+    return {
         "latency_ms": 100,
         "wall_s": ours["apply_wall"],
         "cpu_s": ours["apply_cpu"],
@@ -238,9 +246,9 @@ def apply_row(server: Server, work: Path, locks: int, rate: float) -> dict[str, 
         "planner_us_per_code": None,
         "rss_mb": ours["rss_mb"],
         "calls": stats["total"],
-        "expected_calls": locks,
+        "expected_calls": expected_calls,
         "status_429": stats["status"].get("429", 0),
-        "floor_s": locks / rate,
+        "status_5xx": stats["status"].get("503", 0),
         "sdk_s": None,
         "ratio": None,
     }
@@ -251,24 +259,13 @@ def pacing_row(server: Server, work: Path, window: float) -> dict[str, Any]:
     server.admin("configure", {"latency": 0.1, "rate": 0, "write_window": window})
     config = write_config(work / "pacing", 1, 30)
     ours = run_child(server.url, config, apply=True, write_window=window)
-    stats = ours["apply_stats"]
     return {
+        **apply_measures(ours, expected_calls=30),
         "scenario": f"apply 30 creates, 1 lock ({window:g}s window)",
         "locks": 1,
         "codes": 30,
-        "latency_ms": 100,
-        "wall_s": ours["apply_wall"],
-        "cpu_s": ours["apply_cpu"],
-        "cpu_ms_per_call": 1000 * ours["apply_cpu"] / max(stats["total"], 1),
-        "planner_us_per_code": None,
-        "rss_mb": ours["rss_mb"],
-        "calls": stats["total"],
-        "expected_calls": 30,
-        "status_429": stats["status"].get("429", 0),
         "floor_s": 2 * window,
         "created": ours["apply_counts"]["create"],
-        "sdk_s": None,
-        "ratio": None,
     }
 
 
