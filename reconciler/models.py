@@ -70,7 +70,7 @@ class DesiredCode:
 
     device: DeviceKey
     name: str
-    code: str | None = None
+    code: str | None = field(default=None, repr=False)
     starts_at: datetime | None = None
     ends_at: datetime | None = None
     schedule: Schedule | None = None
@@ -129,6 +129,7 @@ class Capabilities:
     one_time_codes: bool = False
     timezone: str | None = None
     time_bound_needs_timezone: bool = False
+    rename_in_place: bool = True
     offline_hourly_max_hours: int | None = None
     offline_daily_days: tuple[int, int] | None = None
     offline_max_days: int | None = None
@@ -159,7 +160,7 @@ class LiveCode:
     access_code_id: AccessCodeId
     device_id: DeviceId
     name: str
-    code: str | None
+    code: str | None = field(repr=False)
     starts_at: datetime | None = None
     ends_at: datetime | None = None
     status: CodeStatus = CodeStatus.SET
@@ -178,11 +179,16 @@ class LiveCode:
 
 @dataclass(frozen=True, slots=True)
 class LiveDevice:
-    """One lock and every code on it: managed ones (candidates) and unmanaged ones (never)."""
+    """One lock and every code on it: managed ones (candidates) and unmanaged ones (never).
+
+    `read_error` says why the lock's codes could not be read this time: its changes are then
+    blocked with that reason (never planned from an empty listing) while other locks proceed.
+    """
 
     device: Device
     codes: tuple[LiveCode, ...] = ()
     unmanaged: tuple[LiveCode, ...] = ()
+    read_error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,7 +215,7 @@ class CodeSpec:
     """
 
     name: str
-    code: str | None
+    code: str | None = field(repr=False)
     starts_at: datetime | None = None
     ends_at: datetime | None = None
     offline: bool = False

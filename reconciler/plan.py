@@ -94,7 +94,15 @@ class CodeState:
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """One step of a plan for one code, with why it is there and when it falls due."""
+    """One step of a plan for one code, with why it is there and when it falls due.
+
+    - `renamed_from`: an update that gives a live code (same PIN) its new name in place, so
+      renaming a person never deletes their code first.
+    - `replaced_by`: a delete that must wait until the named create is confirmed set on the
+      lock (a replacement where the lock cannot rename); skipped when that create fails.
+    - `due_since`: when a write fell due by the schedule (a lead time passed, a window ended):
+      such a write is time passing, not drift. None for a write due for any other reason.
+    """
 
     action: Action
     device: DeviceKey
@@ -112,6 +120,9 @@ class Change:
     timezone: str | None = None
     source: SourceRef | None = None
     spec: CodeSpec | None = field(default=None, repr=False)
+    renamed_from: str | None = None
+    replaced_by: str | None = None
+    due_since: datetime | None = None
 
     def is_due(self, now: datetime) -> bool:
         """Whether `apply` at `now` should carry this change out."""
@@ -143,6 +154,12 @@ class Change:
             data["occurrence"] = iso(self.occurrence)
         if self.guard is not None:
             data["guard"] = self.guard
+        if self.renamed_from is not None:
+            data["renamed_from"] = self.renamed_from
+        if self.replaced_by is not None:
+            data["replaced_by"] = self.replaced_by
+        if self.due_since is not None:
+            data["due_since"] = iso(self.due_since)
         return data
 
 
