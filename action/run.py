@@ -211,11 +211,33 @@ def cmd_plan(config: str) -> int:
     return 0 if run.plan is not None else 1
 
 
+UNREVIEWED = (
+    "no reviewed plan checksum was given (input `plan-checksum` is empty): nothing applied. "
+    "An apply without review fails closed, so a failed or missing look-up of the pull "
+    "request's plan comment cannot push unreviewed codes to the locks.\n\n"
+    "To proceed, either:\n"
+    "- merge the change through a pull request, so its plan is reviewed in the plan comment and "
+    "the apply workflow passes that comment's checksum;\n"
+    "- review the plan below and run the apply again with `plan-checksum: {checksum}` "
+    "(the plan as it is now);\n"
+    "- or opt in to applying without review with `allow-unreviewed: true` (the delete guards "
+    "stay on)."
+)
+
+
+def refuse(config: str, message: str, details: str = "") -> int:
+    """Fail the step: an `::error::` line for the log; why, and how to go on, in the summary."""
+    print(f"::error::{message.splitlines()[0]} The job summary says how to proceed.")
+    write_summary(f"### accesscodes apply: `{config}` refused\n\n{message}\n{details}")
+    return 1
+
+
 def cmd_apply(config: str) -> int:
     """Apply the reviewed plan only: re-plan, compare checksums, then `apply FILE`.
 
-    `apply FILE` plans once more and refuses if anything moved, keeps the delete guards on
-    (no `--force`) and exits 1 on any failed change, which fails the job.
+    Fails closed: without a reviewed checksum nothing is applied unless `allow-unreviewed` is
+    true. `apply FILE` plans once more and refuses if anything moved, keeps the delete guards
+    on (no `--force`) and exits 1 on any failed change, which fails the job.
     """
     run = run_plan(config)
     if run.plan is None:
@@ -226,51 +248,93 @@ def cmd_apply(config: str) -> int:
     set_output("plan-checksum", checksum)
     set_output("has-changes", str(run.code == 2).lower())
     reviewed = env("INPUT_PLAN_CHECKSUM")
+    if not reviewed and not flag("INPUT_ALLOW_UNREVIEWED", False):
+        body = plan_body(run, config, SUMMARY_CHARS // 2, "job summary")
+        body = body.replace(marker(config) + "\n", "")
+        return refuse(config, UNREVIEWED.format(checksum=checksum), "\n" + body)
     if reviewed and reviewed != checksum:
         message = (
             f"the plan now ({checksum}) is not the reviewed one ({reviewed}): the config or "
             "the locks changed since review; nothing applied. Re-run the plan and review it."
         )
-        print(f"::error::{message}")
-        write_summary(f"### accesscodes apply: `{config}` refused\n\n{message}\n")
-        return 1
+        return refuse(config, message)
     if run.code == 0:
         print("Nothing to apply now.")
         write_summary(f"### accesscodes apply: `{config}`\n\nNothing to apply now.\n")
         return 0
+    return apply_plan(config, run, checksum, reviewed)
+
+
+def apply_plan(config: str, run: PlanRun, checksum: str, reviewed: str) -> int:
+    """`apply FILE` of the compared plan; the log goes to the summary; 1 on any failure."""
     proc = cli("apply", "-c", config, str(run.plan_file))
     print(proc.stdout + proc.stderr)
     status = "applied" if proc.returncode == 0 else "failed"
     log = cut(proc.stdout + proc.stderr, SUMMARY_LIMIT // 2, "job summary", nbytes=True)
+    review = " (reviewed)" if reviewed else " (unreviewed: allow-unreviewed is true)"
     write_summary(
-        f"### accesscodes apply: `{config}` {status}\n\nChecksum `{checksum}`"
-        f"{' (reviewed)' if reviewed else ''}\n\n```\n{log}\n```\n"
+        f"### accesscodes apply: `{config}` {status}\n\nChecksum `{checksum}`{review}\n\n"
+        f"```\n{log}\n```\n"
     )
     if proc.returncode != 0:
         print("::error::accesscodes apply failed; see the log above")
     return 1 if proc.returncode != 0 else 0
 
 
+WRITE_ACTIONS = ("create", "update", "delete")
+
+
+def drift_findings(plan: dict[str, Any]) -> list[str]:
+    """What in the plan JSON says the locks no longer match the config, one line each, with why.
+
+    Drift is: any `drift` entry (a code missing, changed or added at the keypad...); any
+    `blocked` change (the locks cannot be made to match); any write due now that the schedule
+    did not bring (`due_at` null and no `due_since`). A write with `due_since` fell due because
+    time passed (a lead time passed, a window ended): that is the schedule, not drift, and so
+    are deferred writes.
+    """
+    found = [
+        f"`{d.get('kind', '?')}` {d.get('device', '')} / {d.get('name', '')}: {d.get('detail', '')}"
+        for d in plan.get("drift", [])
+    ]
+    seen = {(d.get("device"), d.get("name")) for d in plan.get("drift", [])}
+    for change in plan.get("changes", []):
+        action = change.get("action")
+        where = f"{change.get('device', '')} / {change.get('name', '')}"
+        why = "; ".join(change.get("reasons", [])) or "no reason given"
+        if action == "blocked":
+            found.append(f"`blocked` {where}: the locks cannot be made to match ({why})")
+        elif (
+            action in WRITE_ACTIONS
+            and change.get("due_at") is None
+            and change.get("due_since") is None
+            and (change.get("device"), change.get("name")) not in seen
+        ):
+            found.append(f"`{action}` {where}: due now, not brought by the schedule ({why})")
+    return found
+
+
 def cmd_drift(config: str) -> int:
-    """`plan --detailed-exitcode`: 2 means the doors no longer match the config (drift)."""
+    """Drift from the plan JSON (`drift_findings`), not from the exit code: a code falling due
+    at its lead time is not drift, and drift that changes nothing (an unmanaged code added at
+    the keypad) still is."""
     run = run_plan(config)
     print(run.markdown or run.error)
     if run.plan is None:
         print(f"::error::{run.error}")
         write_summary(plan_body(run, config, SUMMARY_CHARS, "job summary"))
         return 1
-    drifted = run.code == 2
+    findings = drift_findings(run.plan)
+    drifted = bool(findings)
     set_output("drift", str(drifted).lower())
+    set_output("drift-findings", "\n".join(findings))
     set_output("plan-checksum", run.plan["checksum"])
-    set_output("has-changes", str(drifted).lower())
+    set_output("has-changes", str(run.code == 2).lower())
     title = "drift: the locks no longer match the config" if drifted else "no drift"
-    kinds = "".join(
-        f"- `{d.get('kind', '?')}` {d.get('device', '')} / {d.get('name', '')}: "
-        f"{d.get('detail', '')}\n"
-        for d in run.plan.get("drift", [])
-    )
+    listed = "".join(f"- {line}\n" for line in findings)
+    print(f"accesscodes {title}" + "".join(f"\n  {line}" for line in findings))
     body = plan_body(run, config, SUMMARY_CHARS, "job summary").replace(marker(config) + "\n", "")
-    write_summary(f"## accesscodes {title}\n\n{kinds}\n{body}")
+    write_summary(f"## accesscodes {title}\n\n{listed}\n{body}")
     if drifted and flag("INPUT_FAIL_ON_DRIFT", True):
         print("::error::drift: the locks no longer match the config")
         return 2

@@ -1,7 +1,8 @@
 """The `accesscodes` command: argument parsing, output and exit codes, nothing else.
 
-Exit codes follow contract.md: 0 ok, 1 error or refusal, and with `plan --detailed-exitcode`
-2 when there are changes. Every error is one clear message; `--debug` adds the traceback.
+Exit codes follow contract.md: 0 ok, 1 error or refusal (for `apply` also: a change failed,
+ended unknown or skipped, or stayed blocked), and with `plan --detailed-exitcode` 2 when there
+are changes. Every error is one clear message; `--debug` adds the traceback.
 """
 
 from __future__ import annotations
@@ -21,10 +22,13 @@ from reconciler.commands import EXIT_ERROR, EXIT_OK
 from reconciler.errors import AccessCodesError, ConfigError
 
 if TYPE_CHECKING:
-    pass
+    from reconciler.config import Config
+
+    Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
 
 
 def _parser() -> argparse.ArgumentParser:
+    """Every command and its options."""
     parser = argparse.ArgumentParser(
         prog="accesscodes",
         description="GitOps for smart-lock access codes: plan and apply PIN codes from YAML.",
@@ -32,34 +36,48 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"accesscodes {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _add_validate(subparsers)
+    _add_plan_and_apply(subparsers)
+    _add_import(subparsers)
+    _add_timeline_and_controller(subparsers)
+    _add_tools(subparsers)
+    return parser
 
-    def with_config(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument(
-            "-c",
-            "--config",
-            type=Path,
-            default=Path("accesscodes.yaml"),
-            help="config file or directory of *.yaml files (default: accesscodes.yaml)",
-        )
-        sub.add_argument(
-            "--debug",
-            action="store_true",
-            default=argparse.SUPPRESS,
-            help="show tracebacks on errors",
-        )
 
+def _with_config(sub: argparse.ArgumentParser) -> None:
+    """`-c PATH` and `--debug`, on every command that reads a config."""
+    sub.add_argument(
+        "-c",
+        "--config",
+        type=Path,
+        default=Path("accesscodes.yaml"),
+        help="config file or directory of *.yaml files (default: accesscodes.yaml)",
+    )
+    sub.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show tracebacks on errors",
+    )
+
+
+def _add_validate(subparsers: Subparsers) -> None:
+    """`validate`."""
     validate = subparsers.add_parser(
         "validate", help="check the config; every problem with file:line"
     )
-    with_config(validate)
+    _with_config(validate)
     validate.add_argument(
         "--skip-devices",
         action="store_true",
         help="check the config alone, without asking the provider about the locks",
     )
 
+
+def _add_plan_and_apply(subparsers: Subparsers) -> None:
+    """`plan` and `apply`."""
     plan = subparsers.add_parser("plan", help="read the locks and show what apply would change")
-    with_config(plan)
+    _with_config(plan)
     plan.add_argument("--format", choices=("text", "json", "markdown"), default="text")
     plan.add_argument("--out", type=Path, help="also write the plan JSON (PINs masked) here")
     plan.add_argument(
@@ -70,7 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     _plan_options(plan)
 
     apply = subparsers.add_parser("apply", help="plan, confirm and carry out the changes")
-    with_config(apply)
+    _with_config(apply)
     apply.add_argument(
         "planfile",
         nargs="?",
@@ -101,10 +119,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     _plan_options(apply)
 
+
+def _add_import(subparsers: Subparsers) -> None:
+    """`import`."""
     imports = subparsers.add_parser(
         "import", help="write config for the codes already on the locks (onboarding)"
     )
-    with_config(imports)
+    _with_config(imports)
     imports.add_argument(
         "--device",
         action="append",
@@ -133,10 +154,13 @@ def _parser() -> argparse.ArgumentParser:
         help="list unmanaged codes as entries instead of comments",
     )
 
+
+def _add_timeline_and_controller(subparsers: Subparsers) -> None:
+    """`timeline` and `controller`."""
     timeline = subparsers.add_parser(
         "timeline", help="per device, which codes are on the locks and active when"
     )
-    with_config(timeline)
+    _with_config(timeline)
     timeline.add_argument(
         "--device", action="append", default=[], metavar="KEY", help="only this device (repeatable)"
     )
@@ -152,7 +176,7 @@ def _parser() -> argparse.ArgumentParser:
     controller = subparsers.add_parser(
         "controller", help="reconcile continuously; /healthz, /readyz, /metrics"
     )
-    with_config(controller)
+    _with_config(controller)
     controller.add_argument(
         "--interval",
         type=_wait_seconds,
@@ -171,12 +195,15 @@ def _parser() -> argparse.ArgumentParser:
         "--once", action="store_true", help="one run, then exit (0 if it succeeded)"
     )
 
+
+def _add_tools(subparsers: Subparsers) -> None:
+    """`sim tamper`, `history` and `schema`."""
     sim = subparsers.add_parser("sim", help="the simulator's tools")
     sim_commands = sim.add_subparsers(dest="sim_command", metavar="SIM_COMMAND", required=True)
     tamper = sim_commands.add_parser(
         "tamper", help="make a simulated lock drift (keypad edit, vendor app, offline...)"
     )
-    with_config(tamper)
+    _with_config(tamper)
     tamper.add_argument(
         "action",
         choices=("change-pin", "disable", "add-unmanaged", "remove", "offline", "online", "fail"),
@@ -186,17 +213,28 @@ def _parser() -> argparse.ArgumentParser:
     tamper.add_argument("--code", help="the PIN to set (default: a random one)")
 
     history = subparsers.add_parser("history", help="the journal: past applies and their changes")
-    with_config(history)
+    _with_config(history)
     history.add_argument("--limit", type=int, default=20, help="how many runs (default 20)")
 
     schema = subparsers.add_parser("schema", help="print the config's JSON Schema")
     schema.add_argument("--debug", action="store_true", default=argparse.SUPPRESS)
-    return parser
 
 
 def _plan_options(sub: argparse.ArgumentParser) -> None:
-    sub.add_argument("--now", type=_parse_now, help="plan as if it were this time (ISO 8601)")
+    """The options `plan` and `apply` share."""
+    sub.add_argument(
+        "--now",
+        type=_parse_now,
+        help="plan as if it were this time (ISO 8601); apply: on the simulator only",
+    )
     sub.add_argument("--show-codes", action="store_true", help="print PINs instead of ****")
+    sub.add_argument(
+        "--device",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="only this device is read, planned and applied (repeatable), like -target",
+    )
 
 
 def _parse_now(text: str) -> datetime:
@@ -273,13 +311,25 @@ def _dispatch(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.command == "timeline":
         return asyncio.run(commands.timeline_command(args, config))
-    if args.command == "apply":
-        from reconciler.run import journal_path
-        from reconciler.statelock import apply_lock
+    return _plan_or_apply(args, config)
 
-        with apply_lock(journal_path(config).parent, wait=args.lock_timeout):
-            return asyncio.run(commands.plan_or_apply(args, config))
-    return asyncio.run(commands.plan_or_apply(args, config))
+
+def _plan_or_apply(args: argparse.Namespace, config: Config) -> int:
+    """`plan` or `apply`; apply's refusals (`--now` on real locks, an unsealed or edited plan
+    file, an unknown `--device`) come before anything is read, locked or written."""
+    from reconciler import planapply
+
+    if args.command == "apply":
+        planapply.refuse_now_on_real_locks(args, config)
+    config = planapply.limit_to_devices(config, args.device)
+    if args.command != "apply":
+        return asyncio.run(planapply.plan_or_apply(args, config))
+    from reconciler.run import journal_path
+    from reconciler.statelock import apply_lock
+
+    saved = planapply.read_sealed_plan(args, config)
+    with apply_lock(journal_path(config).parent, wait=args.lock_timeout):
+        return asyncio.run(planapply.plan_or_apply(args, config, saved=saved))
 
 
 def _address(text: str) -> tuple[str, int]:

@@ -1,29 +1,24 @@
 """The work behind each CLI command: load, plan, apply, print.
 
 `cli.py` only parses arguments and turns errors into exit codes; each function here runs one
-command from parsed arguments and returns its exit code.
+command from parsed arguments and returns its exit code. `plan` and `apply` live in
+`planapply.py`.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import sys
-from collections.abc import Sequence
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from reconciler.errors import ConfigError, PlanRefused, UsageError
+from reconciler.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
-    from reconciler.applier import Outcome
     from reconciler.config import Config
-    from reconciler.providers.base import Provider
-    from reconciler.verify import CodeCheck
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 
@@ -50,75 +45,6 @@ async def check_devices(config: Config) -> str:
     if problems:
         raise ConfigError(problems)
     return ""
-
-
-async def plan_or_apply(args: argparse.Namespace, config: Config) -> int:
-    from reconciler.providers import make_provider
-    from reconciler.render import RENDERERS, render_text
-    from reconciler.review import check_saved, pin_key, read_saved
-    from reconciler.run import PlannedRun, apply_run, journal_path, open_journal, plan_run
-
-    fixed_now: datetime | None = args.now
-    now = fixed_now or datetime.now(UTC)
-    provider = make_provider(config, clock=lambda: fixed_now or datetime.now(UTC))
-    journal = open_journal(config, create=False)
-    saved = read_saved(args.planfile) if args.command == "apply" and args.planfile else None
-    try:
-        planned = await plan_run(config, provider, now=now, journal=journal)
-        key = pin_key(journal_path(config).parent)
-        planned = PlannedRun(replace(planned.plan, pin_key=key), planned.live)
-        data = planned.plan.to_data(show_codes=args.show_codes)
-        if args.command == "plan":
-            if args.out:
-                masked = planned.plan.to_data(show_codes=False)
-                args.out.write_text(json.dumps(masked, indent=2) + "\n", encoding="utf-8")
-            if args.format == "text":
-                sys.stdout.write(render_text(data, colour=colour(sys.stdout)))
-            else:
-                sys.stdout.write(RENDERERS[args.format](data))
-            if args.detailed_exitcode and planned.plan.has_changes:
-                return EXIT_CHANGES
-            return EXIT_OK
-        sys.stdout.write(render_text(data, colour=colour(sys.stdout)))
-        if saved is not None:
-            check_saved(saved, planned.plan, ttl=config.settings.plan_ttl)
-            print(f"The plan matches the saved one ({planned.plan.checksum[:19]}...).")
-        due = planned.plan.due()
-        if not due:
-            return EXIT_OK
-        refusals = planned.plan.refusals(
-            max_deletes=config.settings.max_deletes,
-            max_deletes_per_device=config.settings.max_deletes_per_device,
-        )
-        if refusals and not args.force:
-            for reason in refusals:
-                print(f"Refused: {reason}", file=sys.stderr)
-            raise PlanRefused(
-                "the plan trips a delete guard; nothing was applied (--force to go on)"
-            )
-        if saved is None and not args.auto_approve:
-            confirm(len(due))
-        journal = journal or open_journal(config, create=True)
-        report = await apply_run(
-            config,
-            provider,
-            planned,
-            journal=journal,
-            on_outcome=print_outcome,
-            clock=lambda: fixed_now or datetime.now(UTC),
-        )
-        counts = report.counts()
-        print(
-            f"\nApply complete: {counts['create']} created, {counts['update']} updated, "
-            f"{counts['delete']} deleted, {counts['failed']} failed."
-        )
-        checks = await verify(args, provider, report.outcomes, fixed_now)
-        unset = [c for c in checks if c.state == "failed"]
-        return EXIT_ERROR if report.failed or unset else EXIT_OK
-    finally:
-        await provider.aclose()
-        if journal is not None:
-            journal.close()
 
 
 async def timeline_command(args: argparse.Namespace, config: Config) -> int:
@@ -156,10 +82,13 @@ async def timeline_command(args: argparse.Namespace, config: Config) -> int:
 
 
 async def import_command(args: argparse.Namespace) -> int:
+    """Write config for the codes on the locks; its files may hold PINs, so they are 0600, and
+    nothing is written when two codes would collide (`importer.ImportConflict`)."""
     from reconciler.config import Config, load_config
     from reconciler.configschema import ProviderConfig
     from reconciler.importer import import_config
     from reconciler.models import DeviceId, DeviceKey
+    from reconciler.privatefile import write_private
     from reconciler.providers import make_provider
     from reconciler.settings import Settings
 
@@ -192,15 +121,18 @@ async def import_command(args: argparse.Namespace) -> int:
         )
     finally:
         await provider.aclose()
-    if args.out:
-        args.out.write_text(result.yaml, encoding="utf-8")
-    else:
-        sys.stdout.write(result.yaml)
+    # Both may hold PINs (the env file; the YAML with --show-codes): 0600, replaced atomically.
+    writes = [(args.out, result.yaml)] if args.out else []
     if args.env_file and result.env:
-        fd = os.open(args.env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.writelines(f"{k}={v}\n" for k, v in result.env.items())
-    elif result.env:
+        writes.append((args.env_file, "".join(f"{k}={v}\n" for k, v in result.env.items())))
+    for target, text in writes:
+        try:
+            write_private(target, text)
+        except OSError as exc:
+            raise UsageError(f"cannot write {target}: {exc.strerror}") from exc
+    if not args.out:
+        sys.stdout.write(result.yaml)
+    if result.env and not args.env_file:
         print(
             f"{len(result.env)} PINs are ${{VAR}} references; --env-file FILE writes their values",
             file=sys.stderr,
@@ -211,6 +143,7 @@ async def import_command(args: argparse.Namespace) -> int:
 
 
 def tamper_command(config: Config, args: argparse.Namespace) -> int:
+    """`sim tamper`: make a simulated lock drift, to see how plans and the controller react."""
     from reconciler.providers import make_provider
     from reconciler.providers.sim import SimProvider
     from reconciler.providers.simtamper import tamper
@@ -223,6 +156,7 @@ def tamper_command(config: Config, args: argparse.Namespace) -> int:
 
 
 def history_command(config: Config, limit: int) -> int:
+    """`history`: the journal's last runs and their changes (names, never PINs)."""
     from reconciler.run import open_journal
 
     journal = open_journal(config, create=False)
@@ -248,50 +182,6 @@ def history_command(config: Config, limit: int) -> int:
     return EXIT_OK
 
 
-async def verify(
-    args: argparse.Namespace,
-    provider: Provider,
-    outcomes: Sequence[Outcome],
-    fixed_now: datetime | None,
-) -> list[CodeCheck]:
-    """Report where each written code stands; with --wait, poll until it is set."""
-    from reconciler.verify import accepted, wait_until_set
-
-    if args.wait is None:
-        checks = accepted(outcomes)
-    else:
-        print(f"Waiting up to {args.wait:.0f} s for the locks to hold the codes...")
-        checks = await wait_until_set(
-            provider,
-            outcomes,
-            timeout=args.wait,
-            clock=lambda: fixed_now or datetime.now(UTC),
-            sleep=asyncio.sleep,
-        )
-    for check in checks:
-        change = check.outcome.change
-        code = f" [{check.error_code}]" if check.error_code else ""
-        print(f"{change.device} / {change.name}: {check.state} ({check.detail}){code}")
-    return checks
-
-
-def confirm(count: int) -> None:
-    if not sys.stdin.isatty():
-        raise UsageError(
-            "apply needs a confirmation and standard input is not a terminal: "
-            "review the plan and run again with --auto-approve"
-        )
-    answer = input(f"\nApply {count} change{'s' if count != 1 else ''}? Only 'yes' is accepted: ")
-    if answer.strip() != "yes":
-        raise UsageError("apply cancelled; nothing was changed")
-
-
-def print_outcome(outcome: Outcome) -> None:
-    change = outcome.change
-    status = "ok" if outcome.ok else "FAILED"
-    code = f" [{outcome.error_code}]" if outcome.error_code else ""
-    print(f"{change.device} / {change.name}: {change.action} {status}: {outcome.message}{code}")
-
-
 def colour(stream: TextIO) -> bool:
+    """Whether to colour the output: a terminal, and NO_COLOR unset."""
     return stream.isatty() and "NO_COLOR" not in os.environ

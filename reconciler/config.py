@@ -1,27 +1,27 @@
 """Read a config file or directory into validated desired state, listing every problem found.
 
-The pipeline: YAML with positions and `${VAR}` (`yamlsource`) → merge files → pydantic models
-(strict, like the schema; on a refusal, JSON Schema's `iter_errors` lists all problems at once
-with clearer messages) → rules the schema cannot state. Each
-problem is reported as `FILE:LINE:COL: path.to.field: message`. Messages never quote a PIN.
+The pipeline: YAML with positions and `${VAR}` (`yamlsource`, by the rules of `configtrust`)
+→ merge files → pydantic models (strict, like the schema; on a refusal, JSON Schema's
+`iter_errors` lists all problems at once with clearer messages, `configmessages`) → rules the
+schema cannot state, `provider.endpoint`'s host among them. Each problem is reported as
+`FILE:LINE:COL: path.to.field: message`. Messages never quote a PIN or a secret.
 """
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import jsonschema
 from croniter import croniter
 from pydantic import ValidationError
 
-from reconciler.configschema import CodeConfig, ConfigFile, ProviderConfig, config_json_schema
+from reconciler.configmessages import pydantic_message, schema_problems
+from reconciler.configschema import CodeConfig, ConfigFile, ProviderConfig
+from reconciler.configtrust import endpoint_refusal
 from reconciler.errors import ConfigError, Problem
 from reconciler.models import DesiredCode, DesiredDevice, DeviceId, DeviceKey, Schedule, SourceRef
 from reconciler.policy import check as check_policy
@@ -34,8 +34,8 @@ from reconciler.yamlsource import (
     YamlProblems,
     complete_positions,
     format_path,
+    load_documents,
 )
-from reconciler.yamlsource import load_document as load_yaml
 
 DEFAULT_CONFIG = Path("accesscodes.yaml")
 
@@ -107,15 +107,11 @@ def config_files(path: Path) -> list[Path]:
 def load_config(path: Path, *, environ: Mapping[str, str] | None = None) -> Config:
     """Read and validate a config; raise `ConfigError` with every problem if it is not usable."""
     files = config_files(path)
-    documents: list[SourceDocument] = []
     problems: list[Problem] = []
-    for file in files:
-        try:
-            documents.append(load_yaml(file, environ=environ, complete=False))
-        except YamlProblems as exc:
-            problems.extend(exc.problems)
-    if problems:
-        raise ConfigError(problems)
+    try:
+        documents = load_documents(files, environ=environ, complete=False)
+    except YamlProblems as exc:
+        raise ConfigError(exc.problems) from exc
     merged = _merge(documents, problems)
     merged.environ = environ
     if problems:
@@ -124,11 +120,11 @@ def load_config(path: Path, *, environ: Mapping[str, str] | None = None) -> Conf
         model = ConfigFile.model_validate(merged.data)
     except ValidationError as exc:
         # The schema's messages are the clearer ones; the models' are for what it cannot say.
-        problems.extend(_schema_problems(merged))
+        problems.extend(schema_problems(merged.data, merged))
         if problems:
             raise ConfigError(problems) from exc
         raise ConfigError(
-            [merged.problem(tuple(e["loc"]), _pydantic_message(e)) for e in exc.errors()]
+            [merged.problem(tuple(e["loc"]), pydantic_message(e)) for e in exc.errors()]
         ) from exc
     problems.extend(_rule_problems(model, merged))
     if problems:
@@ -201,82 +197,11 @@ def _merge(documents: list[SourceDocument], problems: list[Problem]) -> _Merged:
     return merged
 
 
-@cache
-def _validator() -> jsonschema.protocols.Validator:
-    schema = config_json_schema()
-    cls = jsonschema.validators.validator_for(schema)
-    return cls(schema)
-
-
-def _schema_problems(merged: _Merged) -> list[Problem]:
-    problems: list[Problem] = []
-    for error in _validator().iter_errors(merged.data):
-        problems.extend(_explain(error, merged))
-    return sorted(problems, key=lambda p: (p.file, p.line, p.column))
-
-
-def _explain(error: jsonschema.ValidationError, merged: _Merged) -> list[Problem]:
-    path: PathKey = tuple(error.absolute_path)
-    if error.validator in ("anyOf", "oneOf") and error.context:
-        # `x: T | None` fails both branches; the branch that is not `null` says what is wrong.
-        useful = [
-            e for e in error.context if not (e.validator == "type" and e.validator_value == "null")
-        ]
-        best = jsonschema.exceptions.best_match(useful or error.context)
-        if best is not None:
-            return _explain(best, merged)
-    if error.validator == "additionalProperties":
-        allowed = list(error.schema.get("properties", {}))
-        out = []
-        for extra in sorted(set(error.instance) - set(allowed), key=str):
-            hint = difflib.get_close_matches(str(extra), allowed, n=1)
-            suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
-            message = f"unknown field '{extra}'{suggestion}; allowed: {', '.join(allowed)}"
-            out.append(merged.problem((*path, extra), message, key=True))
-        return out
-    if error.validator == "required":
-        return [merged.problem(path, f"missing required field: {error.message.split(' ')[0]}")]
-    return [merged.problem(path, _schema_message(error, path))]
-
-
-def _is_pin(path: PathKey) -> bool:
-    return bool(path) and path[-1] == "code" and "codes" in path
-
-
-def _schema_message(error: jsonschema.ValidationError, path: PathKey) -> str:
-    kind = error.validator
-    if _is_pin(path):
-        if kind == "type":
-            return (
-                "must be a quoted string of digits (YAML reads an unquoted PIN as a number "
-                "and drops leading zeros)"
-            )
-        if kind == "pattern":
-            return "a PIN must be digits only (0-9)"
-        return "is not a valid PIN"
-    if (
-        kind == "pattern"
-        and path
-        and str(path[-1]) in ("duration", "horizon", "native_lead", "jit_lead")
-    ):
-        return "must be a duration such as 30m, 4h, 1h30m or 14d"
-    if kind == "const":
-        return f"must be {error.validator_value!r}"
-    if kind == "enum":
-        return f"must be one of: {', '.join(map(str, error.validator_value))}"
-    if kind == "type":
-        return f"must be of type {error.validator_value}, not {type(error.instance).__name__}"
-    return error.message
-
-
-def _pydantic_message(error: Any) -> str:
-    loc = tuple(error["loc"])
-    if _is_pin(loc):
-        return "is not a valid PIN"
-    return str(error["msg"])
-
-
 def _rule_problems(model: ConfigFile, merged: _Merged) -> Iterable[Problem]:
+    endpoint = model.provider.endpoint
+    refusal = endpoint_refusal(endpoint, merged.environ) if endpoint is not None else None
+    if refusal is not None:
+        yield merged.problem(("provider", "endpoint"), refusal)
     settings_zone = model.settings.timezone
     yield from _zone_problem(settings_zone, ("settings", "timezone"), merged)
     owners: dict[str, str] = {}

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from reconciler.configtrust import VARIABLE_NAME
 from reconciler.settings import DURATION_PATTERN
 
 PIN_PATTERN = r"^[0-9]+$"
@@ -62,7 +63,9 @@ class CodeConfig(_Strict):
     code: str | None = Field(
         None,
         pattern=PIN_PATTERN,
-        description="The PIN, digits only; generated for the device if omitted. Use ${VAR}.",
+        repr=False,
+        description="The PIN, digits only; generated for the device if omitted. ${VAR} may "
+        "read any variable but accesscodes' own secrets.",
     )
     starts_at: LocalTime | None = Field(None, description="Window start; no offset = device zone.")
     ends_at: LocalTime | None = Field(None, description="Window end; needs starts_at.")
@@ -104,7 +107,11 @@ class ProviderConfig(_Strict):
     """Where live codes are read and written: the embedded simulator or the Seam API."""
 
     kind: Literal["sim", "seam"] = "sim"
-    endpoint: str | None = Field(None, description="seam: API URL; else SEAM_ENDPOINT.")
+    endpoint: str | None = Field(
+        None,
+        description="seam: API URL; else SEAM_ENDPOINT. Only a loopback or Seam host "
+        "(*.getseam.com), unless ACCESSCODES_ALLOW_ENDPOINT names it: the API key is sent there.",
+    )
     retries: int = Field(
         4, ge=0, le=10, description="seam: retries of a call that may pass (429, 5xx, network)."
     )
@@ -145,7 +152,10 @@ class SettingsConfig(_Strict):
         "restore", description="The controller's answer to drift."
     )
     webhook_url: str | None = Field(
-        None, description="Controller: POST drift and failures here (Slack-compatible JSON)."
+        None,
+        repr=False,
+        description="Controller: POST drift and failures here (Slack-compatible JSON). "
+        "${VAR} may read any variable but accesscodes' own secrets.",
     )
     plan_ttl: str = Field("24h", pattern=DURATION_PATTERN, description="Max age of a saved plan.")
     state_db: str = Field(
@@ -157,6 +167,13 @@ class ConfigFile(_Strict):
     """A whole accesscodes config (one file, or several merged)."""
 
     version: Literal[1]
+    variables: list[Annotated[str, Field(pattern=VARIABLE_NAME)]] = Field(
+        default_factory=list,
+        description="Environment variables that fields other than a code's code and "
+        "settings.webhook_url may read as ${VAR} (names, device ids...). In a directory, "
+        "declared in one file for all. Never accesscodes' own secrets (SEAM_API_KEY, "
+        "SEAM_WEBHOOK_SECRET, GITHUB_TOKEN, ACTIONS_*_TOKEN, ACCESSCODES_*).",
+    )
     provider: ProviderConfig = Field(default_factory=ProviderConfig)
     settings: SettingsConfig = Field(default_factory=SettingsConfig)
     devices: dict[str, DeviceConfig] = Field(default_factory=dict)

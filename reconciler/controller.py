@@ -3,9 +3,19 @@
 The loop (`run`) is apart from the work (`reconcile`): a run happens when the config changes,
 when a deferred change falls due, every interval (with jitter) and on SIGHUP. What a run may
 change follows `settings.self_heal`: `restore` writes creates and updates only, `full` also
-deletes within the delete guards, `report` writes nothing. A lock whose writes failed is left
-alone for a while (exponential backoff) so a broken lock cannot eat the API's rate limit.
-Time and waiting are injected, so tests drive the loop with a fake clock.
+deletes within the delete guards, `report` writes nothing. Time and waiting are injected, so
+tests drive the loop with a fake clock.
+
+One failure never becomes many, and never ends the loop:
+- a lock whose writes failed is left alone for a while (30 s doubling to 1 h, counted once per
+  run however many of its changes failed), so a broken lock cannot eat the API's rate limit;
+- a run that fails (provider down, journal unwritable, a bug) is logged as one event without
+  PINs, counted in /metrics, makes /readyz 503, and the next run comes after a backoff (30 s
+  doubling, at most the interval or 1 h) instead of the interval; only SIGTERM stops the loop;
+- a writing run plans and applies inside the apply lock; when another apply holds it the run
+  is skipped and tried again soon (`LOCK_RETRY`);
+- notices wait until the webhook answers 2xx (`reconciler.notices`);
+- one provider (HTTP pool, request pacer) serves every run, rebuilt only when its config does.
 """
 
 from __future__ import annotations
@@ -15,27 +25,30 @@ import contextlib
 import json
 import random
 import time
+import traceback
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
-
+from reconciler.applier import Outcome
+from reconciler.backoff import BACKOFF_MAX, LockBackoff, backoff
 from reconciler.config import Config, load_config
 from reconciler.errors import ConfigError, PlanRefused, ProviderError
+from reconciler.journal import Journal
 from reconciler.metrics import Metrics
-from reconciler.models import DeviceId
+from reconciler.notices import Notices, mask_pins
 from reconciler.plan import Action, Change, Plan, iso
 from reconciler.providers import make_provider
+from reconciler.providers.base import Provider
 from reconciler.run import PlannedRun, apply_run, journal_path, open_journal, plan_run
 from reconciler.statelock import apply_lock
 
 Clock = Callable[[], datetime]
-BACKOFF_BASE = 30.0
-BACKOFF_MAX = 3600.0
+ProviderFactory = Callable[[Config, Clock], Provider]
+LOCK_RETRY = 30.0  # another apply holds the lock: try again this soon
 
 
 def _utcnow() -> datetime:
@@ -45,6 +58,15 @@ def _utcnow() -> datetime:
 def print_event(record: dict[str, Any]) -> None:
     """One JSON line per event on stdout (no PINs ever reach a record)."""
     print(json.dumps(record, default=str), flush=True)
+
+
+def default_provider_factory(config: Config, clock: Clock) -> Provider:
+    """The provider the config names (tests inject another factory)."""
+    return make_provider(config, clock=clock)
+
+
+class ApplyLockHeld(PlanRefused):
+    """Another apply holds the state directory's lock: this run is skipped, not failed."""
 
 
 class Controller:
@@ -60,6 +82,7 @@ class Controller:
         emit: Callable[[dict[str, Any]], None] = print_event,
         jitter: float = 0.1,
         rng: Callable[[], float] = random.random,
+        provider_factory: ProviderFactory = default_provider_factory,
     ) -> None:
         self.config_path = config_path
         self.interval = interval
@@ -67,28 +90,59 @@ class Controller:
         self.emit_record = emit
         self.jitter = jitter
         self.rng = rng
+        self.provider_factory = provider_factory
         self.metrics = Metrics()
         self.wake = asyncio.Event()
         self.stopping = False
         self._wait = wait or self._wait_for_wake
-        self._failures: dict[DeviceId, tuple[int, datetime]] = {}
+        self.lock_backoff = LockBackoff()
         self.last_config: Config | None = None
         self._known_drift: set[tuple[str, str, str]] = set()
-        self._notices: list[str] = []
+        self.notices = Notices()
+        self._provider: Provider | None = None
+        self._provider_key: tuple[object, ...] | None = None
+        self._last_result = "ok"  # ok | skipped | error: what the next delay depends on
+        self._failed_runs = 0  # failed runs in a row
 
     # -- the loop ------------------------------------------------------------------------
 
     async def run(self, *, once: bool = False) -> None:
-        """Reconcile until `stop()`; the run in flight always finishes first."""
+        """Reconcile until `stop()`; the run in flight always finishes first. No error of one
+        run ends the loop: it is logged, counted and backed off."""
         while not self.stopping:
-            next_due = await self.reconcile()
+            next_due = await self.run_once()
             if once or self.stopping:
                 return
             await self._wait(self.next_delay(next_due))
 
+    async def run_once(self) -> datetime | None:
+        """One reconcile, then the webhook; never raises. Returns the next due time."""
+        started = time.monotonic()
+        next_due = None
+        try:
+            next_due = await self.reconcile()
+        except ApplyLockHeld as exc:
+            self._skipped(str(exc), started)
+        except Exception as exc:  # the loop must outlive any one failure, a bug included
+            self._failed(exc, started)
+        else:
+            self._failed_runs = 0
+            self._finish("ok", started)
+        try:
+            await self._notify()
+        except Exception as exc:  # a notice must never stop the loop either
+            self.emit("webhook_failed", error=type(exc).__name__)
+        return next_due
+
     def next_delay(self, next_due: datetime | None) -> float:
-        """Seconds until the next run: the interval with jitter, or sooner if a change is due."""
-        delay = self.interval * (1 + self.jitter * (2 * self.rng() - 1))
+        """Seconds until the next run: the interval with jitter after a good run, a backoff
+        after a failed one, `LOCK_RETRY` after a skipped one; sooner if a change is due."""
+        if self._last_result == "error":
+            delay = backoff(self._failed_runs, min(self.interval, BACKOFF_MAX))
+        else:
+            delay = self.interval * (1 + self.jitter * (2 * self.rng() - 1))
+            if self._last_result == "skipped":
+                delay = min(delay, LOCK_RETRY)
         if next_due is not None:
             delay = min(delay, max(0.0, (next_due - self.clock()).total_seconds()))
         return delay
@@ -101,6 +155,10 @@ class Controller:
     def poke(self) -> None:
         """Run again now (SIGHUP, a config change)."""
         self.wake.set()
+
+    async def aclose(self) -> None:
+        """Close the provider (its HTTP pool) when the controller stops for good."""
+        await self._close_provider()
 
     async def _wait_for_wake(self, delay: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -115,41 +173,56 @@ class Controller:
 
     async def reconcile(self) -> datetime | None:
         """Plan, report drift, apply what the self-heal policy allows; return the next due
-        time of a deferred change."""
-        started = time.monotonic()
-        now = self.clock()
-        try:
-            config = load_config(self.config_path)
-        except ConfigError as exc:
-            self._finish("config_error", started)
-            self.emit("config_invalid", problems=[str(p) for p in exc.problems])
-            return None
+        time of a deferred change. Raises what went wrong (`run_once` handles it)."""
+        config = load_config(self.config_path)
         self.last_config = config
         policy = config.settings.self_heal
         if policy == "full":
             config = replace(config, settings=replace(config.settings, prune=True))
-        provider = make_provider(config, clock=self.clock)
-        journal = open_journal(config, create=policy != "report")
+        provider = await self._provider_for(config)
+        with contextlib.ExitStack() as held:
+            if policy != "report":  # plan and apply from a state no other apply is changing
+                try:
+                    held.enter_context(apply_lock(journal_path(config).parent, wait=0))
+                except PlanRefused as exc:
+                    raise ApplyLockHeld(str(exc)) from exc
+            return await self._plan_and_apply(config, provider)
+
+    async def _plan_and_apply(self, config: Config, provider: Provider) -> datetime | None:
+        journal = open_journal(config, create=config.settings.self_heal != "report")
         try:
-            planned = await plan_run(config, provider, now=now, journal=journal)
+            planned = await plan_run(config, provider, now=self.clock(), journal=journal)
             self._report(config, planned)
             changes = self._allowed(config, planned.plan)
-            if changes:
+            if changes and journal is not None:
                 await self._apply(config, provider, planned, changes, journal)
-            self._finish("ok", started)
-            await self._notify(config)
             return planned.plan.next_due
-        except ProviderError as exc:
-            self.metrics.provider_errors[exc.code or "unknown"] += 1
-            self.emit("provider_error", code=exc.code, message=str(exc))
-            self._finish("provider_error", started)
-            return None
         finally:
-            await provider.aclose()
             if journal is not None:
                 journal.close()
 
+    async def _provider_for(self, config: Config) -> Provider:
+        """The process's provider; a new one (the old one closed) only when the config's
+        provider section or the settings that shape it change, so the request pacer keeps what
+        it learnt about rate limits."""
+        key = (config.base_dir, config.provider, config.settings.concurrency)
+        if self._provider is None or key != self._provider_key:
+            await self._close_provider()
+            self._provider = self.provider_factory(config, self.clock)
+            self._provider_key = key
+        return self._provider
+
+    async def _close_provider(self) -> None:
+        provider, self._provider, self._provider_key = self._provider, None, None
+        if provider is None:
+            return
+        try:
+            await provider.aclose()
+        except Exception as exc:
+            self.emit("provider_close_failed", kind=type(exc).__name__)
+
     def _finish(self, result: str, started: float) -> None:
+        self._last_result = "ok" if result == "ok" else "error"
         self.metrics.reconciles[result] += 1
         self.metrics.last_duration = time.monotonic() - started
         self.metrics.duration_sum += self.metrics.last_duration
@@ -157,6 +230,42 @@ class Controller:
         if result == "ok":
             self.metrics.last_success = self.clock()
         self.emit("reconciled", result=result, seconds=round(self.metrics.last_duration, 3))
+
+    def _failed(self, exc: Exception, started: float) -> None:
+        """Log, count and back off a failed run (the message masked: it may quote a PIN)."""
+        self._failed_runs += 1
+        kind = type(exc).__name__
+        self.metrics.reconcile_errors[kind] += 1
+        retry_in = backoff(self._failed_runs, min(self.interval, BACKOFF_MAX))
+        if isinstance(exc, ConfigError):
+            self.emit("config_invalid", problems=[str(p) for p in exc.problems])
+            self._finish("config_error", started)
+            return
+        message = mask_pins(str(exc), self._known_pins())
+        if isinstance(exc, ProviderError):
+            self.metrics.provider_errors[exc.code or "unknown"] += 1
+            self.emit(
+                "provider_error", kind=kind, code=exc.code, message=message, retry_in=retry_in
+            )
+            self._finish("provider_error", started)
+            return
+        frames = traceback.extract_tb(exc.__traceback__)
+        where = f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else None
+        self.emit("reconcile_error", kind=kind, message=message, at=where, retry_in=retry_in)
+        self._finish("error", started)
+
+    def _skipped(self, reason: str, started: float) -> None:
+        """Another apply holds the lock: not a failure, and readiness stays as it was."""
+        self._last_result = "skipped"
+        self.metrics.reconciles["skipped"] += 1
+        self.emit("skipped", reason=reason, retry_in=min(self.interval, LOCK_RETRY))
+        self.emit("reconciled", result="skipped", seconds=round(time.monotonic() - started, 3))
+
+    def _known_pins(self) -> list[str]:
+        config = self.last_config
+        if config is None:
+            return []
+        return [c.code for d in config.devices for c in d.codes if c.code]
 
     def _report(self, config: Config, planned: PlannedRun) -> None:
         plan = planned.plan
@@ -168,7 +277,7 @@ class Controller:
             key = (drift.device, drift.name, str(drift.kind))
             current.add(key)
             if key not in self._known_drift:
-                self._notices.append(
+                self._notice(
                     f"drift on {drift.device} / {drift.name}: {drift.kind} ({drift.detail})"
                 )
         self._known_drift = current
@@ -179,7 +288,7 @@ class Controller:
                 c.device == device.key and c.action is Action.BLOCKED for c in plan.changes
             )
             codes = live.codes if live else ()
-            if live is None or any(c.errors for c in codes):
+            if live is None or live.read_error or any(c.errors for c in codes):
                 health = "degraded"
             elif any(str(c.status) == "setting" for c in codes):
                 health = "progressing"
@@ -196,7 +305,7 @@ class Controller:
         if policy == "report":
             return []
         now = self.clock()
-        changes = [c for c in plan.due() if not self._backing_off(c.device_id, now)]
+        changes = [c for c in plan.due() if not self.lock_backoff.waiting(c.device_id, now)]
         if policy == "restore":
             return [c for c in changes if c.action is not Action.DELETE]
         refusals = plan.refusals(
@@ -208,74 +317,60 @@ class Controller:
             return [c for c in changes if c.action is not Action.DELETE]
         return changes
 
-    def _backing_off(self, device_id: DeviceId, now: datetime) -> bool:
-        failures, until = self._failures.get(device_id, (0, now))
-        return failures > 0 and now < until
-
     async def _apply(
         self,
         config: Config,
-        provider: Any,
+        provider: Provider,
         planned: PlannedRun,
         changes: list[Change],
-        journal: Any,
+        journal: Journal,
     ) -> None:
         subset = PlannedRun(replace(planned.plan, changes=tuple(changes)), planned.live)
-        journal = journal or open_journal(config, create=True)
-        try:
-            with apply_lock(journal_path(config).parent, wait=0):
-                report = await apply_run(
-                    config, provider, subset, journal=journal, clock=self.clock
-                )
-        except PlanRefused as exc:
-            self.emit("skipped", reason=str(exc))
-            return
-        failed_devices: set[DeviceId] = set()
+        report = await apply_run(config, provider, subset, journal=journal, clock=self.clock)
         for outcome in report.outcomes:
-            change = outcome.change
-            result = "ok" if outcome.ok else "failed"
-            self.metrics.changes[(str(change.action), result)] += 1
-            if not outcome.ok:
-                failed_devices.add(change.device_id)
-                if outcome.error_code:
-                    self.metrics.provider_errors[outcome.error_code] += 1
-            if not outcome.ok:
-                self._notices.append(
-                    f"{change.action} of {change.device} / {change.name} failed: "
-                    f"{outcome.error_code or outcome.message}"
-                )
-            self.emit(
-                "change",
-                device=change.device,
-                name=change.name,
-                action=str(change.action),
-                result=result,
-                error_code=outcome.error_code,
-                message=outcome.message,
-            )
-        now = self.clock()
-        for outcome in report.outcomes:
-            device_id = outcome.change.device_id
-            if device_id in failed_devices:
-                count = self._failures.get(device_id, (0, now))[0] + 1
-                delay = min(BACKOFF_BASE * 2 ** (count - 1), BACKOFF_MAX)
-                self._failures[device_id] = (count, now + timedelta(seconds=delay))
-            else:
-                self._failures.pop(device_id, None)
+            self._record(outcome)
+        # a pending change (accepted, still being set) is not a failure of its lock
+        failed = {o.change.device_id for o in report.outcomes if not o.ok}
+        tried = (o.change.device_id for o in report.outcomes)
+        self.lock_backoff.record(tried, failed, self.clock())
 
-    async def _notify(self, config: Config) -> None:
-        """Send new drift and failures to the webhook, if one is set (best effort)."""
-        notices, self._notices = self._notices, []
-        url = config.settings.webhook_url
-        if not notices or not url:
-            return
-        text = "accesscodes: " + "; ".join(notices)
-        try:
-            async with httpx.AsyncClient(timeout=10) as client:
-                response = await client.post(url, json={"text": text, "events": notices})
-            self.emit("webhook", status=response.status_code)
-        except httpx.HTTPError as exc:
-            self.emit("webhook_failed", error=type(exc).__name__)
+    def _record(self, outcome: Outcome) -> None:
+        """Count, log and (when it failed) queue a notice for one change's outcome."""
+        change = outcome.change
+        result = str(outcome.state)  # ok, pending, failed, unknown, skipped
+        self.metrics.changes[(str(change.action), result)] += 1
+        message = mask_pins(outcome.message, self._known_pins())
+        if not outcome.ok:
+            if outcome.error_code:
+                self.metrics.provider_errors[outcome.error_code] += 1
+            self._notice(
+                f"{change.action} of {change.device} / {change.name} {result}: "
+                f"{outcome.error_code or message}"
+            )
+        self.emit(
+            "change",
+            device=change.device,
+            name=change.name,
+            action=str(change.action),
+            result=result,
+            error_code=outcome.error_code,
+            message=message,
+        )
+
+    def _notice(self, text: str) -> None:
+        self.notices.add(mask_pins(text, self._known_pins()))
+        self.metrics.notices_pending = len(self.notices)
+
+    async def _notify(self) -> None:
+        """Send the waiting notices to the webhook, if one is set; they stay queued until it
+        answers 2xx."""
+        url = self.last_config.settings.webhook_url if self.last_config else None
+        if not url:
+            self.notices.clear()  # nobody to tell
+        elif len(self.notices):
+            event, fields = await self.notices.send(url)
+            self.emit(event, **fields)
+        self.metrics.notices_pending = len(self.notices)
 
     # -- health --------------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 """`accesscodes controller`: the controller with its endpoints, file watcher and signals.
 
 SIGTERM lets the run in flight finish and exits 0; SIGHUP runs again at once; a change to any
-YAML file of the config (watchfiles) runs again without a restart.
+YAML file of the config (watchfiles) runs again without a restart. Nothing else ends the loop
+(a failed run is backed off by the controller); on the way out the provider is closed.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from watchfiles import Change, awatch
 
-from reconciler.controller import Controller
+from reconciler.controller import Controller, ProviderFactory, default_provider_factory
 from reconciler.endpoints import routes, serve
 
 
@@ -32,10 +33,15 @@ async def watch_config(controller: Controller, path: Path, stop: asyncio.Event) 
 
 
 async def run_controller(
-    config_path: Path, *, interval: float, listen: tuple[str, int] | None, once: bool
+    config_path: Path,
+    *,
+    interval: float,
+    listen: tuple[str, int] | None,
+    once: bool,
+    provider_factory: ProviderFactory = default_provider_factory,
 ) -> int:
     """Run until SIGTERM (or one run with `once`); 0 on a clean stop."""
-    controller = Controller(config_path, interval=interval)
+    controller = Controller(config_path, interval=interval, provider_factory=provider_factory)
     loop = asyncio.get_running_loop()
     for sig, action in (
         (signal.SIGTERM, controller.stop),
@@ -62,5 +68,6 @@ async def run_controller(
         if server is not None:
             server.close()
             await server.wait_closed()
+        await controller.aclose()
         controller.emit("stopped")
     return 1 if once and not controller.metrics.last_ok else 0

@@ -80,6 +80,8 @@ class LastWritten:
 def live_drift(
     device: DesiredDevice, live: LiveCode, last_written: LastWritten | None, now: datetime
 ) -> list[Drift]:
+    """What one code on the lock shows: stuck setting, changed behind our back, disabled in a
+    vendor app, or refused by the lock (its errors)."""
     found = []
     if last_written is not None and last_written.stuck(live, now):
         found.append(
@@ -110,4 +112,34 @@ def live_drift(
         kind = _ERROR_DRIFT.get(error.code, DriftKind.FAILED_TO_SET)
         detail = f"{error.code}: {error.message}" if error.message else error.code
         found.append(Drift(device.key, live.name, kind, detail, live.access_code_id))
+    return found
+
+
+def lock_drift(
+    device: DesiredDevice, live: LiveDevice, last_written: LastWritten | None, now: datetime
+) -> list[Drift]:
+    """What the lock as a whole shows: codes we wrote that it no longer holds, and codes set
+    outside accesscodes (reported, never touched)."""
+    found = []
+    if last_written is not None:
+        for gone in last_written.vanished(live, now):
+            found.append(
+                Drift(
+                    device.key,
+                    gone.name,
+                    DriftKind.MISSING,
+                    "written by accesscodes and no longer on the lock",
+                    gone.access_code_id,
+                )
+            )
+    for other in live.unmanaged:
+        found.append(
+            Drift(
+                device.key,
+                other.name,
+                DriftKind.UNMANAGED_CODE,
+                "code set outside accesscodes; it is never changed or deleted",
+                other.access_code_id,
+            )
+        )
     return found

@@ -5,7 +5,8 @@ leaves a record of what it was doing. Alongside, each code we wrote keeps a keye
 of its values (PIN and window): when the lock later reports other values, someone changed the
 code behind our back (`modified_externally`), which a config edit alone cannot cause. No PIN is
 ever stored: fingerprints are HMACs with a key kept outside the database (`journal.key`, mode
-0600, or `ACCESSCODES_JOURNAL_KEY`), so the database alone does not reveal a PIN.
+0600, or `ACCESSCODES_JOURNAL_KEY`; at least 32 bytes), so the database alone does not reveal
+a PIN. The state folder is 0700 and the database (with its -wal and -shm files) 0600.
 """
 
 from __future__ import annotations
@@ -21,8 +22,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from reconciler.errors import UsageError
 from reconciler.models import AccessCodeId, DeviceId, WrittenCode
 from reconciler.plan import Change, iso
+from reconciler.privatefile import FILE_MODE, create_private, private_dir, tighten_file
+
+MIN_KEY_BYTES = 32
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -91,11 +96,17 @@ class Journal:
 
     def __init__(self, path: Path, *, key: bytes | None = None) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
+        # SQLite creates its files with the umask's mode (0644), and its -wal and -shm files
+        # with the database's: so the database is made 0600 before SQLite opens it.
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE))
+        tighten_file(path)
         self._db = sqlite3.connect(path, isolation_level=None, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(SCHEMA)
-        self._key = key if key is not None else _load_key(path.parent / "journal.key")
+        for suffix in ("-wal", "-shm"):
+            tighten_file(path.with_name(path.name + suffix))
+        self._key = key if key is not None else load_key(path.parent / "journal.key")
 
     def close(self) -> None:
         """Close the database."""
@@ -183,16 +194,17 @@ class Journal:
         self,
         change_id: int,
         *,
-        ok: bool,
+        status: str,
         access_code_id: str | None,
         error_code: str | None,
         message: str,
     ) -> None:
-        """Write down how a change went (messages are already free of PINs)."""
+        """Write down how a change went: `status` is the applier's outcome state (ok, pending,
+        failed, unknown, skipped); messages are already free of PINs."""
         self._db.execute(
             "UPDATE changes SET status = ?, access_code_id = COALESCE(?, access_code_id), "
             "error_code = ?, message = ? WHERE id = ?",
-            ("ok" if ok else "failed", access_code_id, error_code, message, change_id),
+            (status, access_code_id, error_code, message, change_id),
         )
 
     def history(self, limit: int = 20) -> list[HistoryRow]:
@@ -211,21 +223,29 @@ def _time(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
 
 
-def _load_key(path: Path) -> bytes:
+def load_key(path: Path) -> bytes:
+    """The journal key, which keys fingerprints (and plan seals): `ACCESSCODES_JOURNAL_KEY`,
+    else the file at `path`, else a new random key written there (mode 0600, whole or not at
+    all; a key another process wrote first wins). A key under 32 bytes is refused: an HMAC
+    key that short could be guessed, and a half-written file must not pass for one."""
     from_env = os.environ.get("ACCESSCODES_JOURNAL_KEY")
     if from_env:
-        return from_env.encode()
+        return _long_enough(from_env.encode(), "ACCESSCODES_JOURNAL_KEY")
     try:
-        return path.read_bytes()
+        key = path.read_bytes()
     except FileNotFoundError:
-        pass
-    key = secrets.token_bytes(32)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process made it first
-        return path.read_bytes()
-    with os.fdopen(fd, "wb") as out:
-        out.write(key)
+        private_dir(path.parent)
+        key = create_private(path, secrets.token_bytes(MIN_KEY_BYTES))
+    tighten_file(path)
+    return _long_enough(key, str(path))
+
+
+def _long_enough(key: bytes, source: str) -> bytes:
+    if len(key) < MIN_KEY_BYTES:
+        raise UsageError(
+            f"the journal key in {source} is {len(key)} bytes; it must be at least "
+            f"{MIN_KEY_BYTES} (e.g. `openssl rand -hex 32`). Nothing was done with it."
+        )
     return key
 
 

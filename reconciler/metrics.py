@@ -20,6 +20,8 @@ class Metrics:
     changes: Counter[tuple[str, str]] = field(default_factory=Counter)  # (action, result)
     drift: Counter[str] = field(default_factory=Counter)  # kind -> current count
     provider_errors: Counter[str] = field(default_factory=Counter)  # code -> count
+    reconcile_errors: Counter[str] = field(default_factory=Counter)  # exception type -> count
+    notices_pending: int = 0
     codes_managed: int = 0
     last_success: datetime | None = None
     last_ok: bool = False
@@ -56,6 +58,15 @@ class Metrics:
                 f'accesscodes_provider_errors_total{{code="{c}"}} {n}'
                 for c, n in sorted(self.provider_errors.items())
             ),
+            "# HELP accesscodes_reconcile_errors_total Failed runs, by the error's type.",
+            "# TYPE accesscodes_reconcile_errors_total counter",
+            *(
+                f'accesscodes_reconcile_errors_total{{kind="{k}"}} {n}'
+                for k, n in sorted(self.reconcile_errors.items())
+            ),
+            "# HELP accesscodes_notices_pending Notices the webhook has not accepted yet.",
+            "# TYPE accesscodes_notices_pending gauge",
+            f"accesscodes_notices_pending {self.notices_pending}",
             "# HELP accesscodes_codes_managed Managed codes on the listed locks.",
             "# TYPE accesscodes_codes_managed gauge",
             f"accesscodes_codes_managed {self.codes_managed}",

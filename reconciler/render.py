@@ -52,6 +52,8 @@ def _describe(change: dict[str, Any]) -> list[str]:
         for name in change["changed"]:
             if name == "code":
                 details.append(f"code: {before['code']} → {after['code']}")
+            elif name == "name" and change.get("renamed_from"):
+                details.append(f"name: {change['renamed_from']} → {change['name']}")
             elif name not in before:
                 details.append(f"{name}: the lock failed to take it; sending it again")
             else:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from reconciler.applier import ApplyReport, Outcome, apply_plan
+from reconciler.applier import ApplyReport, ConfirmWait, Outcome, apply_plan
 from reconciler.config import Config
 from reconciler.drift import LastWritten
 from reconciler.inventory import read_live
@@ -67,22 +67,32 @@ async def apply_run(
     journal: Journal | None = None,
     clock: Callable[[], datetime] | None = None,
     on_outcome: Callable[[Outcome], None] | None = None,
+    confirm: ConfirmWait | None = None,
 ) -> ApplyReport:
-    """Carry out the due changes of a plan made by `plan_run`, recording them in `journal`."""
+    """Carry out the due changes of a plan made by `plan_run`, recording them in `journal`.
+
+    The run is always closed in the journal, `failed` if any change did not go through or an
+    error escaped, else `ok`: only a killed process leaves a run `running`.
+    """
     now = clock or (lambda: planned.plan.now)
     run_id = 0
     if journal is not None:
         run_id = journal.start_run(command="apply", plan_checksum=planned.plan.checksum, now=now())
-    report = await apply_plan(
-        planned.plan,
-        provider,
-        planned.live,
-        concurrency=config.settings.concurrency,
-        on_outcome=on_outcome,
-        journal=journal,
-        run_id=run_id,
-        clock=now,
-    )
-    if journal is not None:
-        journal.finish_run(run_id, "failed" if report.failed else "ok", now())
-    return report
+    result = "failed"
+    try:
+        report = await apply_plan(
+            planned.plan,
+            provider,
+            planned.live,
+            concurrency=config.settings.concurrency,
+            on_outcome=on_outcome,
+            journal=journal,
+            run_id=run_id,
+            clock=now,
+            confirm=confirm,
+        )
+        result = "failed" if report.failed else "ok"
+        return report
+    finally:
+        if journal is not None:
+            journal.finish_run(run_id, result, now())

@@ -58,7 +58,8 @@ class Settings:
       codes, fix changed PINs, never delete: the safe default), `full` (also delete extraneous
       codes, within the delete guards), `report` (change nothing).
     - `webhook_url`: where the controller POSTs a JSON message (Slack-compatible `text`) when
-      new drift appears or a change fails; `${VAR}` keeps a secret URL out of the file.
+      new drift appears or a change fails; `${VAR}` keeps a secret URL out of the file. It is
+      a secret (it usually embeds a token): out of the repr, like PINs.
     - `plan_ttl`: how old a saved plan may be when `apply FILE` runs it (24 h: a review
       usually lands the same day; older plans are re-made and reviewed again).
     """
@@ -75,5 +76,5 @@ class Settings:
     state_db: str = ".accesscodes/state.db"
     plan_ttl: timedelta = timedelta(hours=24)
     self_heal: str = "restore"
-    webhook_url: str | None = None
+    webhook_url: str | None = field(default=None, repr=False)  # often holds a token
     policies: tuple[str, ...] = field(default=())

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from reconciler.errors import PlanRefused
 from reconciler.journal import actor
+from reconciler.privatefile import private_dir
 
 
 @contextmanager
@@ -29,7 +30,7 @@ def apply_lock(
     poll: float = 0.2,
 ) -> Iterator[None]:
     """Hold the state directory's apply lock, waiting up to `wait` seconds for it."""
-    directory.mkdir(parents=True, exist_ok=True)
+    private_dir(directory)  # the state folder holds PINs and keys: 0700
     path = directory / "apply.lock"
     handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:

@@ -256,8 +256,13 @@ class SeamFake:
 
     @property
     def env(self) -> dict[str, str]:
-        """Environment for a client (the SDK convention): SEAM_API_KEY, SEAM_ENDPOINT."""
-        return {"SEAM_API_KEY": self.api_key, "SEAM_ENDPOINT": self.url}
+        """Environment for a client (the SDK convention): SEAM_API_KEY, SEAM_ENDPOINT; and the
+        opt-in that lets `apply --now` run against this fake (refused against real locks)."""
+        return {
+            "SEAM_API_KEY": self.api_key,
+            "SEAM_ENDPOINT": self.url,
+            "ACCESSCODES_ALLOW_NOW_ON_APPLY": "1",
+        }
 
     # -- HTTP --------------------------------------------------------------------------
     def request(

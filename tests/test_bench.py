@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+# No test here may hang the suite: the quick benchmark runs as a subprocess (given 120 s itself).
+pytestmark = pytest.mark.timeout(240)
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
+import subprocess
 from pathlib import Path
 
+import pytest
 from conftest import CliRunner
+
+# Every test here waits on `accesscodes` subprocesses (60 s each at most, conftest.py).
+pytestmark = pytest.mark.timeout(120)
 
 NOW = "2026-11-23T15:00:00Z"
 
@@ -17,7 +24,9 @@ def test_quickstart_plans_applies_and_then_plans_empty(cli: CliRunner, quickstar
 
     applied = cli("apply", "-c", str(quickstart), "--now", NOW, "--auto-approve")
     assert applied.code == 0, applied.output
-    assert "Apply complete: 3 created, 0 updated, 0 deleted, 0 failed." in applied.out
+    assert "Apply complete: 3 created, 0 updated, 0 deleted, 0 failed, 0 skipped, 0 unknown." in (
+        applied.out
+    )
     assert (quickstart / ".accesscodes" / "sim.json").exists()
 
     again = cli("plan", "-c", str(quickstart), "--now", NOW, "--detailed-exitcode")
@@ -96,6 +105,25 @@ def test_schema_command_prints_the_committed_schema(cli: CliRunner) -> None:
     assert json.loads(result.out) == json.loads(committed.read_text())
 
 
-def test_python_m_and_console_script_agree(cli: CliRunner) -> None:
-    result = cli("--version")
-    assert result.code == 0 and result.out.startswith("accesscodes ")
+def test_the_installed_console_script_runs_like_python_m(
+    cli: CliRunner, quickstart: Path, tmp_path: Path
+) -> None:
+    script = shutil.which("accesscodes")
+    assert script, "no `accesscodes` on PATH: install the package (pip install -e .)"
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [script, *args], cwd=tmp_path, stdin=subprocess.DEVNULL, capture_output=True,
+            text=True, timeout=60, check=False,
+        )
+
+    version = run("--version")
+    assert version.returncode == 0, version.stderr
+    assert re.fullmatch(r"accesscodes \d+\.\d+\.\d+\n", version.stdout)
+    assert version.stdout == cli("--version").out
+    planned = run("plan", "-c", str(quickstart), "--now", NOW, "--detailed-exitcode")
+    assert planned.returncode == 2, planned.stderr
+    assert "Plan: 3 to create" in planned.stdout
+    missing = run("plan", "-c", str(tmp_path / "nowhere.yaml"))
+    assert missing.returncode == 1
+    assert "nowhere.yaml:1:1: no such config file" in missing.stderr

@@ -56,6 +56,7 @@ BAD_CONFIGS = {
 }
 
 
+@pytest.mark.timeout(60)  # one accesscodes subprocess
 @pytest.mark.parametrize("command", ["validate", "plan", "apply"])
 @pytest.mark.parametrize("case", list(BAD_CONFIGS))
 def test_bad_config_is_refused_with_its_line(

@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from conftest import CliRunner
+
+# No test here may hang the suite: each test waits on accesscodes subprocesses (60 s each at most).
+pytestmark = pytest.mark.timeout(120)
 
 NOW = "2026-11-23T15:00:00Z"
 
@@ -85,5 +89,7 @@ def test_a_protected_code_is_never_deleted_by_a_plan(cli: CliRunner, tmp_path: P
     plan = json.loads(cli("plan", "--now", NOW, "--format", "json").out)
     (guest,) = [c for c in plan["changes"] if c["name"] == "Guest"]
     assert guest["action"] == "blocked" and "protected" in guest["reasons"][0]
-    assert cli("apply", "--now", NOW, "--auto-approve", "--force").code == 0
+    forced = cli("apply", "--now", NOW, "--auto-approve", "--force")
+    assert forced.code == 1  # the blocked change is reported and fails the apply
+    assert "Blocked: door / Guest: " in forced.err
     assert live_names(tmp_path) == ["Ann", "Ben", "Guest"]

@@ -221,8 +221,79 @@ def test_the_plan_data_never_holds_a_pin_unless_asked() -> None:
 
 def test_next_due_is_the_earliest_deferred_change() -> None:
     first = datetime(2026, 12, 2, 15, 0)
-    guests = [code(f"Guest {i}", f"73619{i}", starts_at=first + timedelta(days=i),
-                   ends_at=first + timedelta(days=i + 1)) for i in range(3)]
+    guests = [
+        code(
+            f"Guest {i}",
+            f"73619{i}",
+            starts_at=first + timedelta(days=i),
+            ends_at=first + timedelta(days=i + 1),
+        )
+        for i in range(3)
+    ]
     result = plan(desired(*guests), live(caps=Capabilities()), now=NOW, settings=Settings())
     assert result.next_due == datetime(2026, 12, 2, 14, 30, tzinfo=UTC)
     assert plan(desired(), live(), now=NOW, settings=Settings()).next_due is None
+
+
+def test_a_code_the_lock_refused_as_a_duplicate_is_not_sent_again() -> None:
+    refused = on_lock(
+        "Alice", "482913", errors=(ProviderIssue("duplicate_code_on_device", "same PIN"),)
+    )
+    result = plan(desired(code("Alice", "482913")), live(refused), now=NOW, settings=Settings())
+    assert actions(result) == [("noop", "Alice")]
+    assert [(d.kind, d.detail) for d in result.drift] == [
+        (DriftKind.FAILED_TO_SET, "duplicate_code_on_device: same PIN")
+    ]
+
+
+def test_a_code_the_lock_failed_to_set_is_sent_again() -> None:
+    for error in ("failed_to_set_on_device", "no_space_for_access_code_on_device"):
+        failed = on_lock("Alice", "482913", errors=(ProviderIssue(error),))
+        result = plan(desired(code("Alice", "482913")), live(failed), now=NOW, settings=Settings())
+        (change,) = result.changes
+        assert (change.action, change.changed) == (Action.UPDATE, ("status",))
+
+
+UNIQUE_NAMES = Capabilities(code_constraints=(CodeConstraint("name_must_be_unique"),))
+
+
+def test_a_create_whose_name_another_code_on_the_lock_has_is_blocked() -> None:
+    landlord = on_lock("Landlord", "111999", 9, managed=False)
+    result = plan(
+        desired(code("Landlord", "482913")),
+        live(unmanaged=(landlord,), caps=UNIQUE_NAMES),
+        now=NOW,
+        settings=Settings(),
+    )
+    (change,) = result.changes
+    assert change.action is Action.BLOCKED
+    assert change.reasons == ("another code on this lock has the same name",)
+
+
+def test_a_rename_onto_a_name_another_code_on_the_lock_has_is_blocked() -> None:
+    landlord = on_lock("Landlord", "111999", 9, managed=False)
+    result = plan(
+        desired(code("Landlord", "482913")),
+        live(on_lock("Alice", "482913"), unmanaged=(landlord,), caps=UNIQUE_NAMES),
+        now=NOW,
+        settings=Settings(prune=True),
+    )
+    (change,) = result.changes
+    assert (change.action, change.access_code_id) == (Action.BLOCKED, "ac_1")
+    assert change.reasons == ("another code on this lock has the same name",)
+
+
+def test_a_unique_name_lock_takes_a_rename_and_the_next_occurrence_of_a_recurring_code() -> None:
+    from reconciler.models import Schedule
+
+    weekly = code("Cleaner", "639027", schedule=Schedule("0 10 * * TUE", timedelta(hours=4)))
+    start = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+    current = on_lock("Cleaner", "639027", 1, starts_at=start, ends_at=start + timedelta(hours=4))
+    result = plan(
+        desired(weekly, code("Alice Smith", "482913")),
+        live(current, on_lock("Alice", "482913", 2), caps=UNIQUE_NAMES),
+        now=NOW + timedelta(hours=20),
+        settings=Settings(),
+    )
+    assert Action.BLOCKED not in {c.action for c in result.changes}
+    assert [c.renamed_from for c in result.changes if c.action is Action.UPDATE] == ["Alice"]

@@ -111,9 +111,16 @@ def test_an_extra_policy_file_changes_levels(tmp_path: Path) -> None:
     assert len(errors) == 1 and "different people" in errors[0]
 
 
+@pytest.mark.timeout(60)
 def test_policy_errors_stop_every_command(cli: CliRunner, tmp_path: Path) -> None:
     (tmp_path / "accesscodes.yaml").write_text(HEADER + door("a", '{name: A, code: "1234"}'))
     for command in (["validate"], ["plan"], ["apply", "--auto-approve"]):
         result = cli(*command)
-        assert result.code == 1 and "weak PIN" in result.err
+        assert result.code == 1, result.output
+        assert result.err.splitlines() == [
+            "accesscodes.yaml:6:9: devices.a.codes[0].code: weak PIN "
+            "(a sequence, one digit repeated, or a common PIN)",
+            "Error: the config has 1 problem; nothing was applied.",
+        ]
+        assert "1234" not in result.output
     assert not (tmp_path / ".accesscodes").exists()

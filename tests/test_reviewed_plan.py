@@ -33,14 +33,15 @@ def test_a_saved_plan_applies_when_nothing_moved(cli: CliRunner, quickstart: Pat
 def test_a_saved_plan_is_refused_when_the_locks_moved(cli: CliRunner, tmp_path: Path) -> None:
     (tmp_path / "accesscodes.yaml").write_text(SEAM_CONFIG)
     with SeamFake() as fake:
-        assert cli("apply", "--now", NOW, "--auto-approve", env=fake.env).code == 0
+        # Seam: the real clock (`apply --now` is refused against real locks)
+        assert cli("apply", "--auto-approve", env=fake.env).code == 0
         (tmp_path / "accesscodes.yaml").write_text(SEAM_CONFIG.replace("736194", "905172"))
-        assert cli("plan", "--now", NOW, "--out", "reviewed.json", env=fake.env).code == 0
+        assert cli("plan", "--out", "reviewed.json", env=fake.env).code == 0
         alice = next(c for c in fake.list_codes("august_device_1", managed=True)
                      if c["name"] == "Alice")
         fake.post("access_codes/update", {"access_code_id": alice["access_code_id"],
                                           "code": "375102"})
-        refused = cli("apply", "reviewed.json", "--now", NOW, env=fake.env)
+        refused = cli("apply", "reviewed.json", env=fake.env)
         assert refused.code == 1
         assert "changed since the plan was saved" in refused.err
         assert "front / Alice: noop → update" in refused.err
@@ -54,9 +55,9 @@ def test_a_pin_changed_in_the_config_after_review_is_caught(
 ) -> None:
     (tmp_path / "accesscodes.yaml").write_text(SEAM_CONFIG)
     with SeamFake() as fake:
-        assert cli("plan", "--now", NOW, "--out", "reviewed.json", env=fake.env).code == 0
+        assert cli("plan", "--out", "reviewed.json", env=fake.env).code == 0
         (tmp_path / "accesscodes.yaml").write_text(SEAM_CONFIG.replace("736194", "905172"))
-        refused = cli("apply", "reviewed.json", "--now", NOW, env=fake.env)
+        refused = cli("apply", "reviewed.json", env=fake.env)
         assert refused.code == 1 and "changed since the plan was saved" in refused.err
         assert fake.list_codes("august_device_1", managed=True) == []
     assert "736194" not in (tmp_path / "reviewed.json").read_text()

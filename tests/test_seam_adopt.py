@@ -77,3 +77,35 @@ def test_a_create_whose_answer_was_lost_is_adopted() -> None:
     assert proxy.creates_forwarded == 1, "the create must not be sent a second time"
     assert [c["name"] for c in codes] == ["Alice"]
     assert created.access_code_id == codes[0]["access_code_id"]
+
+
+def test_a_lost_create_never_adopts_an_older_code_of_the_same_name_with_another_pin() -> None:
+    from seamproxy import SeamProxy
+
+    async def no_wait(_: float) -> None:
+        return None
+
+    def lose_first_create(path: str, nth: int, forward):  # type: ignore[no-untyped-def]
+        if path == "/access_codes/create" and nth == 1:
+            return 502, b""  # lost before it reached the fake: nothing was made
+        return forward()
+
+    async def create(url: str, api_key: str):  # type: ignore[no-untyped-def]
+        client = SeamClient(api_key=api_key, endpoint=url, sleep=no_wait,
+                            retry=RetryPolicy(attempts=3))
+        provider = SeamProvider(client, sleep=no_wait)
+        try:
+            return await provider.create_code(DeviceId("august_device_1"),
+                                              CodeSpec("Alice", "482913"))
+        finally:
+            await provider.aclose()
+
+    with SeamFake() as fake:
+        old = fake.post("access_codes/create", {"device_id": "august_device_1", "name": "Alice",
+                                                "code": "905172"}).json["access_code"]
+        with SeamProxy(fake.url, lose_first_create) as proxy:
+            created = asyncio.run(create(proxy.url, fake.api_key))
+        codes = fake.list_codes("august_device_1", managed=True)
+    assert proxy.forwarded["/access_codes/create"] == 1
+    assert created.access_code_id != old["access_code_id"], "Alice's old code is not the new one"
+    assert sorted(c["code"] for c in codes) == ["482913", "905172"]

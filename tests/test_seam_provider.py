@@ -171,7 +171,8 @@ def test_a_pin_breaking_a_device_constraint_is_refused_at_plan_time(
     assert "take PINs of 6 digits, not 4" in plan.out
     assert "accesscodes.yaml:" in cli("plan", "--now", NOW, "--format", "json", env=fake.env).out
     applied = cli("apply", "--now", NOW, "--auto-approve", env=fake.env)
-    assert applied.code == 0
+    assert applied.code == 1  # nothing written, and the blocked codes say so in the exit code
+    assert "Blocked: " in applied.err
     assert managed(fake, "constrained_lock_1") == []
 
 

@@ -5,6 +5,7 @@ Needs `npm ci --prefix tools/seam-fake` (Node >= 20).
 
 from __future__ import annotations
 
+import re
 import signal
 import socket
 from pathlib import Path
@@ -28,6 +29,9 @@ except ImportError:  # tests/ became a package
         SeamFakeNotInstalled,
         request_schemas,
     )
+
+# No test here may hang the suite: each test talks to Seam's fake server, a Node subprocess.
+pytestmark = pytest.mark.timeout(120)
 
 CUSTOM_DEVICE = {
     "device_id": "custom_yale_1",
@@ -81,7 +85,11 @@ def test_server_starts_on_loopback(fake):
     assert fake.api_key == "seam_apikey1_token"
     assert fake.workspace_id == "seed_workspace_1"
     assert fake.process is not None and fake.process.poll() is None
-    assert fake.env == {"SEAM_API_KEY": fake.api_key, "SEAM_ENDPOINT": fake.url}
+    assert fake.env == {
+        "SEAM_API_KEY": fake.api_key,
+        "SEAM_ENDPOINT": fake.url,
+        "ACCESSCODES_ALLOW_NOW_ON_APPLY": "1",
+    }
     assert fake.startup_seconds < 30
 
 
@@ -271,20 +279,20 @@ def test_create_body_validates_against_openapi(schemas):
         "is_one_time_use": False,
     }
     jsonschema.validate(good, create)
-    for bad in (
-        {**good, "device_id": 42},
-        {"name": "no device"},
-        {**good, "code": "12ab"},
-        {**good, "max_time_rounding": "1week"},
+    for bad, why in (
+        ({**good, "device_id": 42}, "42 is not of type 'string'"),
+        ({"name": "no device"}, "'device_id' is a required property"),
+        ({**good, "code": "12ab"}, "'12ab' does not match"),
+        ({**good, "max_time_rounding": "1week"}, "'1week' is not one of"),
     ):
-        with pytest.raises(jsonschema.ValidationError):
+        with pytest.raises(jsonschema.ValidationError, match=re.escape(why)):
             jsonschema.validate(bad, create)
 
 
 def test_nullable_fields_accept_null(schemas):
     jsonschema.validate({"device_id": "x", "page_cursor": None}, schemas["/access_codes/list"])
     jsonschema.validate({"access_code_id": "x", "name": "renamed"}, schemas["/access_codes/update"])
-    with pytest.raises(jsonschema.ValidationError):
+    with pytest.raises(jsonschema.ValidationError, match="'access_code_id' is a required"):
         jsonschema.validate({"name": "renamed"}, schemas["/access_codes/update"])
 
 

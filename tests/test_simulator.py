@@ -74,7 +74,7 @@ def test_the_lock_refuses_a_duplicate_pin(sim: SimProvider) -> None:
 
 
 def test_the_lock_refuses_what_its_profile_forbids(sim: SimProvider) -> None:
-    with pytest.raises(InvalidInputError):
+    with pytest.raises(InvalidInputError, match=r"PIN must not contain 0 \(no_zeros\)"):
         run(sim.create_code(DeviceId("nuki_1"), CodeSpec("Alice", "102938")))  # has a zero
     start = NOW + timedelta(days=1)
     timed = CodeSpec("Bob", "736194", starts_at=start, ends_at=start + timedelta(days=1))
@@ -91,8 +91,10 @@ def test_a_generated_pin_fits_the_lock(sim: SimProvider) -> None:
 def test_updating_and_deleting_a_vanished_code_says_not_found(sim: SimProvider) -> None:
     created = run(sim.create_code(DeviceId("lock_a"), CodeSpec("Alice", "482913")))
     run(sim.delete_code(created))
-    with pytest.raises(NotFoundError):
+    with pytest.raises(NotFoundError, match=f"access code {created.access_code_id} not found"):
         run(sim.delete_code(created))
+    with pytest.raises(NotFoundError, match=f"access code {created.access_code_id} not found"):
+        run(sim.update_code(created, CodeSpec("Alice", "905172")))
 
 
 def test_reads_parse_the_fleet_once_and_see_another_process_change_it(

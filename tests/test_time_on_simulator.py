@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from conftest import CliRunner
+
+# No test here may hang the suite: each test waits on accesscodes subprocesses (60 s each at most).
+pytestmark = pytest.mark.timeout(120)
 
 CONFIG = """\
 version: 1

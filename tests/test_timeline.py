@@ -6,8 +6,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import CliRunner
 from syrupy.assertion import SnapshotAssertion
+
+# No test here may hang the suite: each test waits on accesscodes subprocesses (60 s each at most).
+pytestmark = pytest.mark.timeout(120)
 
 NOW = "2026-11-23T15:00:00Z"
 PINS = ("482913", "639027")

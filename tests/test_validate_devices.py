@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from conftest import CliRunner
 from seamfake import SeamFake
+
+# No test here may hang the suite: each waits on accesscodes subprocesses and a fake Seam.
+pytestmark = pytest.mark.timeout(120)
 
 GUEST = """\
       - name: Guest

@@ -66,13 +66,13 @@ def test_an_undefined_alias_is_refused() -> None:
 
 
 def test_variables_are_expanded_and_a_missing_one_is_placed_exactly() -> None:
-    text = "a:\n  b: '${PIN}'\n  c: x-${NOPE}-y\n  d: $$5\n"
+    text = "variables: [ROOM, NOPE]\na:\n  b: '${ROOM}'\n  c: x-${NOPE}-y\n  d: $$5\n"
     with pytest.raises(YamlProblems) as caught:
-        parse_document(text, "f.yaml", environ={"PIN": "9182"}, complete=False)
+        parse_document(text, "f.yaml", environ={"ROOM": "9182"}, complete=False)
     (problem,) = caught.value.problems
-    assert (problem.line, problem.column, problem.path) == (3, 6, "a.c")
-    done = parse_document(text.replace("${NOPE}", "z"), "f.yaml", environ={"PIN": "9182"})
-    assert done.data == {"a": {"b": "9182", "c": "x-z-y", "d": "$5"}}
+    assert (problem.line, problem.column, problem.path) == (4, 6, "a.c")
+    done = parse_document(text.replace("${NOPE}", "z"), "f.yaml", environ={"ROOM": "9182"})
+    assert done.data["a"] == {"b": "9182", "c": "x-z-y", "d": "$5"}
 
 
 def test_a_key_given_twice_names_both_lines_even_without_complete_positions() -> None:

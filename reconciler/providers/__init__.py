@@ -8,7 +8,8 @@ from datetime import datetime
 from pathlib import Path
 
 from reconciler.config import Config
-from reconciler.errors import UsageError
+from reconciler.configtrust import endpoint_refusal
+from reconciler.errors import ConfigError, Problem, UsageError
 from reconciler.providers.base import Provider
 from reconciler.settings import parse_duration
 
@@ -36,7 +37,7 @@ def _seam(config: Config) -> Provider:
             "SEAM_API_KEY is not set: export your Seam API key (it is never read from the config)"
         )
     spec = config.provider
-    endpoint = spec.endpoint or os.environ.get("SEAM_ENDPOINT") or PUBLIC_ENDPOINT
+    endpoint = _trusted(config) or os.environ.get("SEAM_ENDPOINT") or PUBLIC_ENDPOINT
     client = SeamClient(
         api_key=api_key,
         endpoint=endpoint,
@@ -45,3 +46,16 @@ def _seam(config: Config) -> Provider:
         max_connections=config.settings.concurrency,
     )
     return SeamProvider(client, pace_writes=spec.pace_writes == "always")
+
+
+def _trusted(config: Config) -> str | None:
+    """The config's `provider.endpoint` if it may receive the API key (`load_config` refuses
+    an untrusted one with its line; this holds for a `Config` built any other way too)."""
+    endpoint = config.provider.endpoint
+    if endpoint is None:
+        return None
+    refusal = endpoint_refusal(endpoint)
+    if refusal is not None:
+        file = str(config.paths[0]) if config.paths else "<config>"
+        raise ConfigError([Problem(file, 1, 1, "provider.endpoint", refusal)])
+    return endpoint

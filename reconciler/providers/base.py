@@ -3,6 +3,11 @@
 A provider answers what the locks hold and carries out single writes; diffing, scheduling and
 safety belong to the planner and the plan. Methods are async so a provider that talks HTTP can
 read many locks at once; the simulator simply answers at once.
+
+A write either returns (done), or raises a `ProviderError` the applier turns into the change's
+outcome: `ActionPending` (accepted, still in progress: not a failure), `WriteOutcomeUnknown` (it
+may or may not have happened: never sent again blind), any other (it did not happen). A provider
+retries only what is safe to repeat, and its error messages never quote the PINs it was sent.
 """
 
 from __future__ import annotations
@@ -28,15 +33,18 @@ class Provider(Protocol):
         ...
 
     async def create_code(self, device_id: DeviceId, spec: CodeSpec) -> LiveCode:
-        """Put a new code on the device; `spec.code` None lets the provider choose the PIN."""
+        """Put a new code on the device; `spec.code` None lets the provider choose the PIN.
+        Never makes two codes: a create whose answer was lost is looked for before it is sent
+        again, and is `WriteOutcomeUnknown` when it cannot be looked for."""
         ...
 
     async def update_code(self, code: LiveCode, spec: CodeSpec) -> None:
-        """Change a code in place (same access_code_id)."""
+        """Change a code in place (same access_code_id); `ActionPending` if still under way."""
         ...
 
     async def delete_code(self, code: LiveCode) -> None:
-        """Remove a code from its device."""
+        """Remove a code from its device; `NotFoundError` if it was not there to begin with
+        (a retry finding it gone had removed it: success), `ActionPending` if still under way."""
         ...
 
     async def aclose(self) -> None:

@@ -1,9 +1,12 @@
 """The Seam provider: devices and access codes through Seam's API.
 
-Capabilities come from the device object (lengths, `code_constraints`, slots, offline support,
-the time zone in `location` or the maker's metadata), native scheduling from Seam's list of
-makers. A create is never retried blindly: after a timeout or a 5xx the device's codes are
-listed again and a code that landed is adopted, so a retry never leaves two codes.
+Capabilities come from the device object (`seam_objects`). Writes are retried only where that
+is safe. A create is never retried blindly: after a timeout or a 5xx, and a short settle, the
+device's codes are listed again; a code that landed is adopted, one shown absent is sent again,
+and when the listing fails too the create's outcome is unknown (`WriteOutcomeUnknown`), never
+re-sent. A 429 was refused unseen and is simply retried. A delete retried into a 404 had landed.
+An update or delete still pending at Seam is `ActionPending`; a duplicate PIN (409) is never
+retried. Errors leave with the PINs of the request masked.
 """
 
 from __future__ import annotations
@@ -12,46 +15,44 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
 from typing import Any
 
-from reconciler.errors import ProviderError, TemporaryProviderError
-from reconciler.models import (
-    AccessCodeId,
-    Capabilities,
-    CodeConstraint,
-    CodeSpec,
-    CodeStatus,
-    Device,
-    DeviceId,
-    LiveCode,
-    ProviderIssue,
+from reconciler.errors import (
+    ActionPending,
+    NotFoundError,
+    ProviderError,
+    TemporaryProviderError,
+    WriteOutcomeUnknown,
+    mask_digits,
+    masked_error,
 )
+from reconciler.models import CodeSpec, Device, DeviceId, LiveCode
 from reconciler.plan import iso
 from reconciler.providers.seam_client import RateLimitedError, SeamClient
-
-# Seam's docs: makers whose locks preload scheduled codes themselves (72 h ahead).
-NATIVE_SCHEDULING = frozenset(
-    {
-        "2n",
-        "august",
-        "igloohome",
-        "kwikset",
-        "nuki",
-        "salto",
-        "schlage",
-        "tedee",
-        "ttlock",
-        "yale",
-        "wyze",
-    }
+from reconciler.providers.seam_objects import (
+    NATIVE_SCHEDULING,
+    ONE_TIME_CODES,
+    code_from_seam,
+    create_body,
+    device_from_seam,
+    same_code,
 )
-ONE_TIME_CODES = frozenset({"igloohome", "lockly"})
+
+__all__ = [
+    "NATIVE_SCHEDULING",
+    "ONE_TIME_CODES",
+    "SeamProvider",
+    "code_from_seam",
+    "create_body",
+    "device_from_seam",
+]
+
 ACTION_POLLS = 20
 ACTION_POLL_DELAY = 0.25
 # Seam's per-device write limits, per `write_window` seconds (a minute).
 WRITE_LIMITS = {"create": 10, "update": 10, "delete": 20}
 WRITE_MARGIN = 0.25  # seconds: our clock starts before Seam's sees the request
+CREATE_SETTLE = 1.0  # seconds for a create whose answer was lost to show in Seam's listing
 
 
 class SeamProvider:
@@ -71,9 +72,11 @@ class SeamProvider:
         *,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         pace_writes: bool = True,
+        create_settle: float = CREATE_SETTLE,
     ) -> None:
         self.client = client
         self._sleep = sleep
+        self.create_settle = create_settle  # seconds before a lost create is looked for
         self.write_window = 60.0
         self.pace_writes = pace_writes  # else set by the first 429 on a write
         self._writes: dict[tuple[str, str], deque[float]] = {}
@@ -139,42 +142,68 @@ class SeamProvider:
             body = {**body, "page_cursor": page["next_page_cursor"]}
 
     async def create_code(self, device_id: DeviceId, spec: CodeSpec) -> LiveCode:
+        """Create a code, never twice: after a lost answer it is adopted if it landed, sent
+        again only if a re-list shows it absent, and `WriteOutcomeUnknown` if the re-list
+        fails. Errors leave with the PIN masked."""
+        try:
+            return await self._create(device_id, spec)
+        except ProviderError as exc:
+            masked_error(exc, [spec.code])
+            raise
+
+    async def _create(self, device_id: DeviceId, spec: CodeSpec) -> LiveCode:
         body = create_body(device_id, spec)
-        policy = self.client.retry
+        started = self.client.clock()
         attempt = 1
         while True:
+            over = await self._write_slot(device_id, "create")
             try:
-                over = await self._write_slot(device_id, "create")
-                data = await self.client.call(
-                    "access_codes/create", body, retry=False, device_limited=over
-                )
+                data = await self._write("access_codes/create", body, over, retry=False)
                 return code_from_seam(data["access_code"], managed=True)
-            except TemporaryProviderError as exc:
-                if isinstance(exc, RateLimitedError):  # refused unseen: nothing can have landed
-                    self.pace_writes = True
-                    landed = None
-                else:
-                    landed = await self._landed(device_id, spec)
+            except RateLimitedError as exc:  # refused unseen: nothing can have landed
+                if not await self._may_retry(attempt, exc, started, over=over):
+                    raise
+            except TemporaryProviderError as exc:  # a timeout, a 5xx: it may have landed
+                landed = await self._landed(device_id, spec, exc)
                 if landed is not None:
                     return landed
-                if attempt >= policy.attempts:
+                if not await self._may_retry(attempt, exc, started, over=over):
                     raise
-                if not isinstance(exc, RateLimitedError):
-                    await self._sleep(policy.delay(attempt, exc.delay, self.client.rng))
-                attempt += 1  # after a 429 the client's pacer holds the retry until Retry-After
+            attempt += 1
 
-    async def _landed(self, device_id: DeviceId, spec: CodeSpec) -> LiveCode | None:
-        """The code a failed create may have made after all, found by its identity."""
+    async def _may_retry(
+        self, attempt: int, exc: TemporaryProviderError, started: float, *, over: bool
+    ) -> bool:
+        """Wait before the next attempt of a write; False once the retry policy allows no
+        more (in count or in time)."""
+        policy = self.client.retry
+        delay = policy.delay(attempt, exc.delay, self.client.rng)
+        if attempt >= policy.attempts or self.client.clock() - started + delay > policy.deadline:
+            return False
+        if over or not isinstance(exc, RateLimitedError):
+            await self._sleep(delay)  # after any other 429 the client's pacer holds us
+        return True
+
+    async def _landed(
+        self, device_id: DeviceId, spec: CodeSpec, failure: ProviderError
+    ) -> LiveCode | None:
+        """The code a create whose answer was lost may have made after all, found by its
+        identity once Seam has had `create_settle` seconds to list it. When the listing fails
+        too nobody knows: `WriteOutcomeUnknown` (sending it again could make a second code)."""
+        if self.create_settle > 0:
+            await self._sleep(self.create_settle)
         try:
             codes = await self.list_codes(device_id)
-        except TemporaryProviderError:
-            return None
-        for code in codes:
-            if code.is_managed and code.name == spec.name and code.starts_at == spec.starts_at:
-                return code
-        return None
+        except ProviderError as exc:
+            raise WriteOutcomeUnknown(
+                f"{failure}; listing the lock's codes to check failed too ({exc}): the code "
+                "may or may not be on the lock, the next plan will tell"
+            ) from exc
+        return next((code for code in codes if same_code(code, spec)), None)
 
     async def update_code(self, code: LiveCode, spec: CodeSpec) -> None:
+        """Change a code in place and follow Seam's action attempt (bounded): still pending
+        at the end is `ActionPending`. Errors leave with the PINs masked."""
         body: dict[str, Any] = {"access_code_id": code.access_code_id, "name": spec.name}
         if spec.code is not None:
             body["code"] = spec.code
@@ -183,27 +212,57 @@ class SeamProvider:
         else:
             body["starts_at"] = iso(spec.starts_at)
             body["ends_at"] = iso(spec.ends_at)
-        over = await self._write_slot(code.device_id, "update")
-        data = await self._write("access_codes/update", body, over)
-        await self._finish(data.get("action_attempt"))
+        try:
+            over = await self._write_slot(code.device_id, "update")
+            data = await self._write("access_codes/update", body, over)
+            await self._finish(data.get("action_attempt"))
+        except ProviderError as exc:
+            masked_error(exc, [spec.code, code.code])
+            raise
 
     async def delete_code(self, code: LiveCode) -> None:
-        over = await self._write_slot(code.device_id, "delete")
-        data = await self._write(
-            "access_codes/delete", {"access_code_id": code.access_code_id}, over
-        )
-        await self._finish(data.get("action_attempt"))
+        """Remove a code. A retry (after a timeout or a 5xx) answered 404 means an earlier
+        attempt removed it: done. A 404 on the first attempt is a failure (`not_found`)."""
+        try:
+            data = await self._delete(code)
+            if data is not None:
+                await self._finish(data.get("action_attempt"))
+        except ProviderError as exc:
+            masked_error(exc, [code.code])
+            raise
 
-    async def _write(self, route: str, body: dict[str, Any], over: bool) -> dict[str, Any]:
+    async def _delete(self, code: LiveCode) -> dict[str, Any] | None:
+        """Send the delete with retries; None when a retry found the code already gone."""
+        body = {"access_code_id": code.access_code_id}
+        started = self.client.clock()
+        attempt, maybe_landed = 1, False
+        while True:
+            over = await self._write_slot(code.device_id, "delete")
+            try:
+                return await self._write("access_codes/delete", body, over, retry=False)
+            except NotFoundError:
+                if maybe_landed:
+                    return None
+                raise
+            except TemporaryProviderError as exc:
+                maybe_landed = maybe_landed or not isinstance(exc, RateLimitedError)
+                if not await self._may_retry(attempt, exc, started, over=over):
+                    raise
+            attempt += 1
+
+    async def _write(
+        self, route: str, body: dict[str, Any], over: bool, *, retry: bool = True
+    ) -> dict[str, Any]:
         before = self.client.throttled
         try:
-            return await self.client.call(route, body, device_limited=over)
+            return await self.client.call(route, body, retry=retry, device_limited=over)
         finally:
             if self.client.throttled > before:  # a 429 on the way (retried or not)
                 self.pace_writes = True
 
     async def _finish(self, attempt: dict[str, Any] | None) -> None:
-        """Follow an action attempt until it succeeds or fails (bounded)."""
+        """Follow an action attempt until it succeeds or fails (bounded): `ActionPending` if
+        it is still going at the end, `WriteOutcomeUnknown` if it cannot be read."""
         for _ in range(ACTION_POLLS):
             if not attempt or attempt.get("status") == "success":
                 return
@@ -211,130 +270,24 @@ class SeamProvider:
                 error = attempt.get("error") or {}
                 raise ProviderError(
                     f"Seam {attempt.get('action_type', 'action')} failed: "
-                    f"{error.get('message', 'no message')}",
+                    f"{mask_digits(str(error.get('message', 'no message')))}",
                     code=error.get("type"),
                 )
             await self._sleep(ACTION_POLL_DELAY)
-            data = await self.client.call(
-                "action_attempts/get", {"action_attempt_id": attempt["action_attempt_id"]}
-            )
+            try:
+                data = await self.client.call(
+                    "action_attempts/get", {"action_attempt_id": attempt["action_attempt_id"]}
+                )
+            except ProviderError as exc:
+                raise WriteOutcomeUnknown(
+                    f"Seam accepted the {attempt.get('action_type', 'action')} but its "
+                    f"progress could not be read ({exc})"
+                ) from exc
             attempt = data.get("action_attempt")
-        raise TemporaryProviderError(
-            "Seam action still pending; it may still complete", code="action_pending"
+        raise ActionPending(
+            f"Seam {attempt.get('action_type', 'action') if attempt else 'action'} accepted and "
+            "still pending; the next plan will show where it ended"
         )
 
     async def aclose(self) -> None:
         await self.client.aclose()
-
-
-def create_body(device_id: DeviceId, spec: CodeSpec) -> dict[str, Any]:
-    """The `access_codes/create` request for a spec."""
-    body: dict[str, Any] = {"device_id": device_id, "name": spec.name}
-    if spec.code is not None:
-        body["code"] = spec.code
-    if spec.starts_at is not None:
-        body["starts_at"] = iso(spec.starts_at)
-    if spec.ends_at is not None:
-        body["ends_at"] = iso(spec.ends_at)
-    if spec.prefer_native_scheduling is not None:
-        body["prefer_native_scheduling"] = spec.prefer_native_scheduling
-    if spec.offline:
-        body["use_offline_access_code"] = True
-        if spec.time_rounding:
-            body["max_time_rounding"] = spec.time_rounding
-        elif spec.starts_at and spec.ends_at:  # a spec not from the planner: times as given
-            same_time = spec.starts_at.time() == spec.ends_at.time()
-            body["max_time_rounding"] = "1d" if same_time else "1h"
-    if spec.one_time_use:
-        body["is_one_time_use"] = True
-    return body
-
-
-def _manufacturer(raw: dict[str, Any]) -> str:
-    props = raw.get("properties") or {}
-    maker = props.get("manufacturer") or str(raw.get("device_type", "")).split("_")[0]
-    if maker == "dormakaba" or "oracode" in str(raw.get("device_type", "")):
-        return "dormakaba_oracode"
-    return str(maker or "generic").lower()
-
-
-def device_from_seam(raw: dict[str, Any]) -> Device:
-    """A Seam device object as our `Device` with its capabilities."""
-    props = raw.get("properties") or {}
-    maker = _manufacturer(raw)
-    constraints = tuple(
-        CodeConstraint(c["constraint_type"], c.get("min_length"), c.get("max_length"))
-        for c in props.get("code_constraints") or []
-        if isinstance(c, dict) and c.get("constraint_type")
-    )
-    zone = (
-        (raw.get("location") or {}).get("timezone")
-        or (props.get("ultraloq_metadata") or {}).get("time_zone")
-        or (props.get("dormakaba_oracode_metadata") or {}).get("iana_timezone")
-    )
-    offline = bool(
-        raw.get("can_program_offline_access_codes") or props.get("supports_offline_access_codes")
-    )
-    online = raw.get("can_program_online_access_codes")
-    caps = Capabilities(
-        manufacturer=maker,
-        supported_code_lengths=tuple(props.get("supported_code_lengths") or (4, 5, 6, 7, 8)),
-        code_constraints=constraints,
-        max_active_codes=props.get("max_active_codes_supported"),
-        native_scheduling=maker in NATIVE_SCHEDULING,
-        online_codes=bool(online) if online is not None else not offline,
-        offline_codes=offline,
-        one_time_codes=offline and maker in ONE_TIME_CODES,
-        timezone=zone,
-        time_bound_needs_timezone=maker == "ultraloq",
-    )
-    return Device(
-        device_id=DeviceId(raw["device_id"]),
-        name=str(props.get("name") or raw.get("display_name") or raw["device_id"]),
-        capabilities=caps,
-        online=bool(props.get("online", True)),
-        warnings=_issues(raw.get("warnings"), "warning_code"),
-    )
-
-
-def code_from_seam(raw: dict[str, Any], *, managed: bool) -> LiveCode:
-    """A Seam access_code object as our `LiveCode`."""
-    status = raw.get("status") or "unknown"
-    return LiveCode(
-        access_code_id=AccessCodeId(raw["access_code_id"]),
-        device_id=DeviceId(raw["device_id"]),
-        name=str(raw.get("name") or ""),
-        code=raw.get("code"),
-        starts_at=_time(raw.get("starts_at")),
-        ends_at=_time(raw.get("ends_at")),
-        status=CodeStatus(status)
-        if status in CodeStatus.__members__.values()
-        else CodeStatus.UNKNOWN,
-        is_managed=managed,
-        is_offline=bool(raw.get("is_offline_access_code")),
-        is_one_time_use=bool(raw.get("is_one_time_use")),
-        is_backup=bool(raw.get("is_backup")),
-        errors=_issues(raw.get("errors"), "error_code"),
-        warnings=_issues(raw.get("warnings"), "warning_code"),
-    )
-
-
-def _status(text: str) -> CodeStatus:
-    try:
-        return CodeStatus(text)
-    except ValueError:
-        return CodeStatus.UNKNOWN
-
-
-def _issues(raw: Any, key: str) -> tuple[ProviderIssue, ...]:
-    return tuple(
-        ProviderIssue(str(item.get(key)), str(item.get("message", "")))
-        for item in raw or []
-        if isinstance(item, dict) and item.get(key)
-    )
-
-
-def _time(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -3,7 +3,8 @@
 Retries cover what may pass (429, 5xx, connection trouble), with exponential backoff and full
 jitter, honouring `Retry-After`, bounded in count and in time. Seam's error types map onto
 `reconciler.errors`, and no httpx type escapes this module. Seam's messages can quote a PIN
-("Cannot set duplicate access code 4821 ..."), so every digit run that could be one is masked.
+("Cannot set duplicate access code 4821 ..."), so every digit run that could be one is masked
+(`errors.mask_digits`; the provider also masks the exact PIN it sent).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -26,6 +26,7 @@ from reconciler.errors import (
     PermanentProviderError,
     ProviderError,
     TemporaryProviderError,
+    mask_digits,
 )
 from reconciler.providers.pacing import RequestPacer
 
@@ -39,7 +40,6 @@ _PROXY_VARIABLES = (
     "ALL_PROXY",
     "all_proxy",
 )
-_DIGITS = re.compile(r"(?<![\w-])\d{4,}(?![\w-])")
 
 
 @dataclass(frozen=True)
@@ -81,11 +81,6 @@ def http_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport | None:
     except ImportError:  # pragma: no cover - a dependency; httpx alone still works
         return None
     return AiohttpTransport(limits=limits)
-
-
-def mask_digits(text: str) -> str:
-    """Hide any run of four or more digits: it may be a PIN."""
-    return _DIGITS.sub("****", text)
 
 
 class SeamClient:

@@ -32,6 +32,7 @@ from reconciler.models import (
     ProviderIssue,
 )
 from reconciler.plan import iso
+from reconciler.privatefile import private_dir
 from reconciler.providers.profiles import PROFILES, profile_for
 from reconciler.rules import generate_pin, pin_violations
 from reconciler.settings import parse_duration
@@ -266,7 +267,7 @@ class SimProvider:
 
     def _save(self, state: dict[str, Any]) -> None:
         """Write the whole fleet to a temp file beside the state file, then rename over it."""
-        self.state_file.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.state_file.parent)  # the fleet holds PINs: folder 0700, file 0600
         handle, temp = tempfile.mkstemp(dir=self.state_file.parent, prefix=".sim.", suffix=".tmp")
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as out:

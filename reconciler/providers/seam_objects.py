@@ -1,0 +1,165 @@
+"""Seam's JSON objects as our models, and our specs as Seam's requests.
+
+Kept apart from the provider's calls so the mapping of each field (capabilities from the device
+object, a code's status and issues, the create body) can be read and tested on its own.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from reconciler.models import (
+    AccessCodeId,
+    Capabilities,
+    CodeConstraint,
+    CodeSpec,
+    CodeStatus,
+    Device,
+    DeviceId,
+    LiveCode,
+    ProviderIssue,
+)
+from reconciler.plan import iso
+
+# Seam's docs: makers whose locks preload scheduled codes themselves (72 h ahead).
+NATIVE_SCHEDULING = frozenset(
+    {
+        "2n",
+        "august",
+        "igloohome",
+        "kwikset",
+        "nuki",
+        "salto",
+        "schlage",
+        "tedee",
+        "ttlock",
+        "yale",
+        "wyze",
+    }
+)
+ONE_TIME_CODES = frozenset({"igloohome", "lockly"})
+
+
+def create_body(device_id: DeviceId, spec: CodeSpec) -> dict[str, Any]:
+    """The `access_codes/create` request for a spec."""
+    body: dict[str, Any] = {"device_id": device_id, "name": spec.name}
+    if spec.code is not None:
+        body["code"] = spec.code
+    if spec.starts_at is not None:
+        body["starts_at"] = iso(spec.starts_at)
+    if spec.ends_at is not None:
+        body["ends_at"] = iso(spec.ends_at)
+    if spec.prefer_native_scheduling is not None:
+        body["prefer_native_scheduling"] = spec.prefer_native_scheduling
+    if spec.offline:
+        body["use_offline_access_code"] = True
+        if spec.time_rounding:
+            body["max_time_rounding"] = spec.time_rounding
+        elif spec.starts_at and spec.ends_at:  # a spec not from the planner: times as given
+            same_time = spec.starts_at.time() == spec.ends_at.time()
+            body["max_time_rounding"] = "1d" if same_time else "1h"
+    if spec.one_time_use:
+        body["is_one_time_use"] = True
+    return body
+
+
+def same_code(code: LiveCode, spec: CodeSpec) -> bool:
+    """Whether a listed code is the one a create of `spec` made: a managed code of the same
+    name and start, and the same PIN when both are known."""
+    return (
+        code.is_managed
+        and code.name == spec.name
+        and code.starts_at == spec.starts_at
+        and (spec.code is None or code.code is None or code.code == spec.code)
+    )
+
+
+def _manufacturer(raw: dict[str, Any]) -> str:
+    props = raw.get("properties") or {}
+    maker = props.get("manufacturer") or str(raw.get("device_type", "")).split("_")[0]
+    if maker == "dormakaba" or "oracode" in str(raw.get("device_type", "")):
+        return "dormakaba_oracode"
+    return str(maker or "generic").lower()
+
+
+def device_from_seam(raw: dict[str, Any]) -> Device:
+    """A Seam device object as our `Device` with its capabilities."""
+    props = raw.get("properties") or {}
+    maker = _manufacturer(raw)
+    constraints = tuple(
+        CodeConstraint(c["constraint_type"], c.get("min_length"), c.get("max_length"))
+        for c in props.get("code_constraints") or []
+        if isinstance(c, dict) and c.get("constraint_type")
+    )
+    zone = (
+        (raw.get("location") or {}).get("timezone")
+        or (props.get("ultraloq_metadata") or {}).get("time_zone")
+        or (props.get("dormakaba_oracode_metadata") or {}).get("iana_timezone")
+    )
+    offline = bool(
+        raw.get("can_program_offline_access_codes") or props.get("supports_offline_access_codes")
+    )
+    online = raw.get("can_program_online_access_codes")
+    caps = Capabilities(
+        manufacturer=maker,
+        supported_code_lengths=tuple(props.get("supported_code_lengths") or (4, 5, 6, 7, 8)),
+        code_constraints=constraints,
+        max_active_codes=props.get("max_active_codes_supported"),
+        native_scheduling=maker in NATIVE_SCHEDULING,
+        online_codes=bool(online) if online is not None else not offline,
+        offline_codes=offline,
+        one_time_codes=offline and maker in ONE_TIME_CODES,
+        timezone=zone,
+        time_bound_needs_timezone=maker == "ultraloq",
+    )
+    return Device(
+        device_id=DeviceId(raw["device_id"]),
+        name=str(props.get("name") or raw.get("display_name") or raw["device_id"]),
+        capabilities=caps,
+        online=bool(props.get("online", True)),
+        warnings=_issues(raw.get("warnings"), "warning_code"),
+    )
+
+
+def code_from_seam(raw: dict[str, Any], *, managed: bool) -> LiveCode:
+    """A Seam access_code object as our `LiveCode`."""
+    status = raw.get("status") or "unknown"
+    return LiveCode(
+        access_code_id=AccessCodeId(raw["access_code_id"]),
+        device_id=DeviceId(raw["device_id"]),
+        name=str(raw.get("name") or ""),
+        code=raw.get("code"),
+        starts_at=_time(raw.get("starts_at")),
+        ends_at=_time(raw.get("ends_at")),
+        status=CodeStatus(status)
+        if status in CodeStatus.__members__.values()
+        else CodeStatus.UNKNOWN,
+        is_managed=managed,
+        is_offline=bool(raw.get("is_offline_access_code")),
+        is_one_time_use=bool(raw.get("is_one_time_use")),
+        is_backup=bool(raw.get("is_backup")),
+        errors=_issues(raw.get("errors"), "error_code"),
+        warnings=_issues(raw.get("warnings"), "warning_code"),
+    )
+
+
+def _status(text: str) -> CodeStatus:
+    try:
+        return CodeStatus(text)
+    except ValueError:
+        return CodeStatus.UNKNOWN
+
+
+def _issues(raw: Any, key: str) -> tuple[ProviderIssue, ...]:
+    return tuple(
+        ProviderIssue(str(item.get(key)), str(item.get("message", "")))
+        for item in raw or []
+        if isinstance(item, dict) and item.get(key)
+    )
+
+
+def _time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
