@@ -37,8 +37,6 @@ from reconciler.yamlsource import (
     load_documents,
 )
 
-DEFAULT_CONFIG = Path("accesscodes.yaml")
-
 
 @dataclass(frozen=True)
 class Config:
@@ -202,6 +200,7 @@ def _rule_problems(model: ConfigFile, merged: _Merged) -> Iterable[Problem]:
     refusal = endpoint_refusal(endpoint, merged.environ) if endpoint is not None else None
     if refusal is not None:
         yield merged.problem(("provider", "endpoint"), refusal)
+    yield from _path_problems(model, merged)
     settings_zone = model.settings.timezone
     yield from _zone_problem(settings_zone, ("settings", "timezone"), merged)
     owners: dict[str, str] = {}
@@ -229,6 +228,21 @@ def _rule_problems(model: ConfigFile, merged: _Merged) -> Iterable[Problem]:
                 first_index[code.name] = index
             zone = device.timezone or settings_zone
             yield from _code_problems(code, at, merged, zone)
+
+
+def _path_problems(model: ConfigFile, merged: _Merged) -> Iterable[Problem]:
+    """Policy files stay in the config's folder or the working directory (the repository, in
+    CI): a pull request must not make accesscodes read any other file of the machine, whose
+    text a refusal could quote into a plan comment."""
+    base = Path(merged.default_file).resolve().parent
+    roots = (base, Path.cwd().resolve())
+    for index, name in enumerate(model.settings.policies):
+        target = (base / name).resolve()
+        if not any(target.is_relative_to(root) for root in roots):
+            yield merged.problem(
+                ("settings", "policies", index),
+                "a policy file must be inside the config's folder or the working directory",
+            )
 
 
 def _zone_problem(name: str, path: PathKey, merged: _Merged) -> Iterable[Problem]:

@@ -8,7 +8,7 @@ order, valid cron and zones) live in `config.py`.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -28,7 +28,6 @@ SimProfileName = Literal[
     "schlage",
     "ttlock",
 ]
-SIM_PROFILES: tuple[str, ...] = get_args(SimProfileName)
 
 
 def _written_time(value: Any) -> Any:

@@ -66,8 +66,6 @@ class PlanRefused(AccessCodesError):
 class ProviderError(AccessCodesError):
     """A provider call failed; `code` is the provider's error type when it gave one."""
 
-    retryable = False
-
     def __init__(self, message: str, *, code: str | None = None) -> None:
         self.code = code
         super().__init__(message)
@@ -75,8 +73,6 @@ class ProviderError(AccessCodesError):
 
 class TemporaryProviderError(ProviderError):
     """A failure that may pass: rate limits, outages, timeouts; `delay` is a hint in seconds."""
-
-    retryable = True
 
     def __init__(self, message: str, *, code: str | None = None, delay: float | None = None):
         self.delay = delay
@@ -99,7 +95,6 @@ class ActionPending(TemporaryProviderError):
     """The provider accepted an update or delete and is still carrying it out: not a failure,
     and not to be sent again (the next plan sees where it ended)."""
 
-    retryable = False  # it is under way: sending it again could only repeat it
 
     def __init__(self, message: str, *, code: str | None = "action_pending") -> None:
         super().__init__(message, code=code)

@@ -81,11 +81,6 @@ class DesiredCode:
     revoke: bool = False
     source: SourceRef | None = field(default=None, compare=False)
 
-    @property
-    def identity(self) -> tuple[DeviceKey, str]:
-        """The key two codes must share to be the same code."""
-        return (self.device, self.name)
-
 
 @dataclass(frozen=True, slots=True)
 class DesiredDevice:

@@ -53,8 +53,18 @@ def _every_output(cli: CliRunner, path: Path, env: dict[str, str]) -> tuple[list
     runs.append(cli("validate", "-c", str(path), "--skip-devices", env=env))
     for fmt in ("text", "json", "markdown"):
         runs.append(
-            cli("plan", "-c", str(path), "--now", NOW, "--format", fmt, "--out", str(out_file),
-                env=env)
+            cli(
+                "plan",
+                "-c",
+                str(path),
+                "--now",
+                NOW,
+                "--format",
+                fmt,
+                "--out",
+                str(out_file),
+                env=env,
+            )
         )
     seen = "".join(r.output for r in runs)
     if out_file.exists():
@@ -83,10 +93,12 @@ def test_an_undeclared_variable_in_a_name_is_refused(cli: CliRunner, tmp_path: P
 
 
 def test_a_declared_variable_works_in_a_name(cli: CliRunner, tmp_path: Path) -> None:
-    path = _config(tmp_path, '- name: "Guest ${GUEST}"\n  code: "482913"\n',
-                   top="variables: [GUEST]\n")
-    result = cli("plan", "-c", str(path), "--now", NOW, "--format", "json",
-                 env={"GUEST": "Zanzibar"})
+    path = _config(
+        tmp_path, '- name: "Guest ${GUEST}"\n  code: "482913"\n', top="variables: [GUEST]\n"
+    )
+    result = cli(
+        "plan", "-c", str(path), "--now", NOW, "--format", "json", env={"GUEST": "Zanzibar"}
+    )
     assert result.code == 0, result.output
     assert [c["name"] for c in json.loads(result.out)["changes"]] == ["Guest Zanzibar"]
 
@@ -280,7 +292,9 @@ def test_an_untrusted_endpoint_never_receives_the_key(
 ) -> None:
     port, seen = recorder
     # 0.0.0.0 reaches this machine's listener, but is not a loopback address: not trusted.
-    path = _config(tmp_path, "- name: Bob\n", provider=SEAM.format(endpoint=f"http://0.0.0.0:{port}"))
+    path = _config(
+        tmp_path, "- name: Bob\n", provider=SEAM.format(endpoint=f"http://0.0.0.0:{port}")
+    )
     env = {"SEAM_API_KEY": API_KEY}
     results = [cli("plan", "-c", str(path), "--now", NOW, env=env)]
     results.append(cli("validate", "-c", str(path), env=env))
@@ -293,8 +307,9 @@ def test_an_untrusted_endpoint_never_receives_the_key(
         assert f"{path}:5:13: provider.endpoint: host '0.0.0.0' is neither loopback" in result.err
         assert "ACCESSCODES_ALLOW_ENDPOINT" in result.err
     assert results[4].code != 0 and "provider.endpoint" in results[4].output
-    allowed = cli("plan", "-c", str(path), "--now", NOW,
-                  env={**env, "ACCESSCODES_ALLOW_ENDPOINT": "0.0.0.0"})
+    allowed = cli(
+        "plan", "-c", str(path), "--now", NOW, env={**env, "ACCESSCODES_ALLOW_ENDPOINT": "0.0.0.0"}
+    )
     assert seen and seen[0] == f"Bearer {API_KEY}", allowed.output
 
 
@@ -338,8 +353,9 @@ def test_no_repr_shows_a_pin_a_key_or_a_webhook_url(tmp_path: Path) -> None:
         repr(Settings(webhook_url=hook)),
         repr(SeamClient(api_key=API_KEY)),
     ]
-    path = _config(tmp_path, f'- name: Bob\n  code: "{PIN}"\n',
-                   top=f"settings:\n  webhook_url: {hook}\n")
+    path = _config(
+        tmp_path, f'- name: Bob\n  code: "{PIN}"\n', top=f"settings:\n  webhook_url: {hook}\n"
+    )
     shown.append(repr(load_config(path)))
     for text in shown:
         assert PIN not in text and "s3cr3tT0ken" not in text and API_KEY not in text, text
@@ -355,3 +371,15 @@ def test_a_declared_variable_named_like_a_secret_still_cannot_reach_a_name(tmp_p
     assert problem.path.endswith(".name")
     assert "${BOB_PIN} holds a secret by its name" in problem.message
     assert "482913" not in str(caught.value)
+
+
+def test_a_policy_file_outside_the_config_is_not_read(tmp_path: Path) -> None:
+    """A pull request must not make the plan job read (and quote in a refusal) another file."""
+    outside = tmp_path.parent / f"{tmp_path.name}-outside.yaml"
+    outside.write_text("root:x:0:0: secret line\n", encoding="utf-8")
+    folder = tmp_path / "config"
+    folder.mkdir()
+    path = _config(folder, '- name: "Ann"\n', top=f"settings: {{policies: [{outside}]}}\n")
+    with pytest.raises(ConfigError, match="a policy file must be inside") as caught:
+        load_config(path, environ={})
+    assert "secret line" not in str(caught.value)

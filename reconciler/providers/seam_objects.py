@@ -144,13 +144,6 @@ def code_from_seam(raw: dict[str, Any], *, managed: bool) -> LiveCode:
     )
 
 
-def _status(text: str) -> CodeStatus:
-    try:
-        return CodeStatus(text)
-    except ValueError:
-        return CodeStatus.UNKNOWN
-
-
 def _issues(raw: Any, key: str) -> tuple[ProviderIssue, ...]:
     return tuple(
         ProviderIssue(str(item.get(key)), str(item.get("message", "")))
