@@ -3,7 +3,7 @@
     python bench/run.py            # full: 100 / 1,000 / 10,000 locks x 10 codes, 0 and 100 ms
     python bench/run.py --quick    # CI: 100 locks, shorter pacing window (< 1 minute)
 
-Our side runs in-process in a child Python per scenario (`reconciler.run.plan_run` /
+Our side runs in-process in a child Python per scenario (`reconciler.apply.run.plan_run` /
 `apply_run`, config from `load_config`, provider from `make_provider` with SEAM_API_KEY and
 SEAM_ENDPOINT), so CPU time and peak RSS are the child's own; wall time is the plan or apply
 call alone (config loading excluded, reported separately). The server runs in its own process.
@@ -80,10 +80,10 @@ def child(args: argparse.Namespace) -> None:
     os.environ["SEAM_API_KEY"] = API_KEY
     os.environ["SEAM_ENDPOINT"] = args.url
     t0 = time.perf_counter()
-    from reconciler.config import load_config
-    from reconciler.planner import plan as make_plan
+    from reconciler.apply.run import apply_run, plan_run
+    from reconciler.config.load import load_config
+    from reconciler.planning.planner import plan as make_plan
     from reconciler.providers import make_provider
-    from reconciler.run import apply_run, plan_run
 
     config = load_config(Path(args.config))
     load_wall = time.perf_counter() - t0

@@ -1,5 +1,5 @@
 """`python -m reconciler` runs the same CLI as the `accesscodes` script."""
 
-from reconciler.cli import main
+from reconciler.cli.main import main
 
 raise SystemExit(main())

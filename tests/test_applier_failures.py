@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from conftest import CliRunner
 
-from reconciler.applier import (
+from reconciler.apply.applier import (
     SKIPPED_AFTER_FAILED_CREATE,
     ApplyReport,
     ConfirmWait,
@@ -26,15 +26,15 @@ from reconciler.applier import (
     OutcomeState,
     apply_plan,
 )
-from reconciler.config import load_config
-from reconciler.configschema import SimDeviceConfig
-from reconciler.errors import ProviderError
-from reconciler.inventory import read_live
-from reconciler.journal import Journal
-from reconciler.models import CodeSpec, DeviceId, DeviceKey, LiveCode
-from reconciler.plan import Action, Change, CodeState, Plan
+from reconciler.apply.inventory import read_live
+from reconciler.apply.run import PlannedRun, apply_run
+from reconciler.config.load import load_config
+from reconciler.config.schema import SimDeviceConfig
+from reconciler.core.errors import ProviderError
+from reconciler.core.models import CodeSpec, DeviceId, DeviceKey, LiveCode
+from reconciler.core.plan import Action, Change, CodeState, Plan
 from reconciler.providers.sim import SimProvider
-from reconciler.run import PlannedRun, apply_run
+from reconciler.state.journal import Journal
 
 NOW = datetime(2026, 11, 23, 15, tzinfo=UTC)
 FRONT = DeviceId("august_front")

@@ -26,9 +26,10 @@ def test_a_failed_change_does_not_stop_the_others_and_a_rerun_converges(
     config = str(quickstart)
     cli("apply", "-c", config, "--now", NOW, "--auto-approve")
     text = (quickstart / "accesscodes.yaml").read_text()
-    text = text.replace("      - name: Alice (resident)\n",
-                        "      - name: Dan\n        code: \"507318\"\n"
-                        "      - name: Alice (resident)\n")
+    text = text.replace(
+        "      - name: Alice (resident)\n",
+        '      - name: Dan\n        code: "507318"\n      - name: Alice (resident)\n',
+    )
     (quickstart / "accesscodes.yaml").write_text(text)  # Dan on both doors
     _set_online(quickstart, "august_front", False)
 
@@ -52,7 +53,10 @@ def _apply_on_a_terminal(quickstart: Path, answer: str) -> subprocess.CompletedP
         os.write(primary, answer.encode())
         return subprocess.run(
             [sys.executable, "-m", "reconciler", "apply", "-c", str(quickstart), "--now", NOW],
-            stdin=secondary, capture_output=True, text=True, timeout=60,
+            stdin=secondary,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
     finally:
         os.close(primary)

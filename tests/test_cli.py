@@ -113,8 +113,13 @@ def test_the_installed_console_script_runs_like_python_m(
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [script, *args], cwd=tmp_path, stdin=subprocess.DEVNULL, capture_output=True,
-            text=True, timeout=60, check=False,
+            [script, *args],
+            cwd=tmp_path,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
 
     version = run("--version")

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from conftest import CliRunner
 
-from reconciler.config import load_config
-from reconciler.errors import ConfigError
+from reconciler.config.load import load_config
+from reconciler.core.errors import ConfigError
 
 HEADER = """\
 version: 1

@@ -1,6 +1,6 @@
 """A config cannot read a secret into a printed field, nor send the API key to a host it picks.
 
-The config is a pull request's, the environment the operator's (`reconciler.configtrust`):
+The config is a pull request's, the environment the operator's (`reconciler.config.trust`):
 `${VAR}` in a PIN or the webhook URL reads any variable but accesscodes' own secrets; anywhere
 else only a variable the config declares under `variables:`; never SEAM_API_KEY & co.
 """
@@ -19,14 +19,14 @@ from pathlib import Path
 import pytest
 from conftest import CliRunner
 
-from reconciler.config import load_config
-from reconciler.configschema import CodeConfig, SettingsConfig
-from reconciler.configtrust import endpoint_refusal
-from reconciler.errors import ConfigError
+from reconciler.config.load import load_config
+from reconciler.config.schema import CodeConfig, SettingsConfig
+from reconciler.config.trust import endpoint_refusal
+from reconciler.config.yamlsource import YamlProblems, complete_positions, parse_document
+from reconciler.core.errors import ConfigError
+from reconciler.core.settings import Settings
 from reconciler.providers import make_provider
 from reconciler.providers.seam_client import SeamClient
-from reconciler.settings import Settings
-from reconciler.yamlsource import YamlProblems, complete_positions, parse_document
 
 NOW = "2026-11-23T15:00:00Z"
 API_KEY = "seam_test_key_4d1f0c9b7e"

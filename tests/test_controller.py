@@ -19,7 +19,7 @@ import pytest
 from conftest import CliRunner
 from seamfake import SeamFake
 
-from reconciler.controller import Controller
+from reconciler.controller.loop import Controller
 
 
 def free_port() -> int:
@@ -31,13 +31,27 @@ def free_port() -> int:
 class Running:
     """`accesscodes controller` as a real subprocess, its JSON log read line by line."""
 
-    def __init__(self, config: Path, *, env: dict[str, str] | None = None,
-                 interval: str = "1s") -> None:
+    def __init__(
+        self, config: Path, *, env: dict[str, str] | None = None, interval: str = "1s"
+    ) -> None:
         self.port = free_port()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "reconciler", "controller", "-c", str(config),
-             "--interval", interval, "--listen", f"127.0.0.1:{self.port}"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+            [
+                sys.executable,
+                "-m",
+                "reconciler",
+                "controller",
+                "-c",
+                str(config),
+                "--interval",
+                interval,
+                "--listen",
+                f"127.0.0.1:{self.port}",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
             env={**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"},
         )
         self.events: list[dict] = []
@@ -84,7 +98,8 @@ def test_restore_recreates_a_removed_code_and_keeps_an_extraneous_one(
 ) -> None:
     config = quickstart / "accesscodes.yaml"
     extra = config.read_text().replace(
-        "  back-door:", '      - {name: Old guest, code: "375102"}\n  back-door:')
+        "  back-door:", '      - {name: Old guest, code: "375102"}\n  back-door:'
+    )
     config.write_text(extra)
     assert cli("apply", "-c", str(quickstart), "--auto-approve").code == 0
     config.write_text(extra.replace('      - {name: Old guest, code: "375102"}\n', ""))
@@ -111,12 +126,15 @@ def test_restore_recreates_a_removed_code_and_keeps_an_extraneous_one(
 def test_report_changes_nothing(cli: CliRunner, quickstart: Path) -> None:
     assert cli("apply", "-c", str(quickstart), "--auto-approve").code == 0
     config = quickstart / "accesscodes.yaml"
-    config.write_text(config.read_text().replace("  prune: false", "  prune: false\n"
-                                                 "  self_heal: report"))
+    config.write_text(
+        config.read_text().replace("  prune: false", "  prune: false\n  self_heal: report")
+    )
     cli("sim", "tamper", "-c", str(quickstart), "remove", "august_front", "Alice (resident)")
     result = subprocess.run(
         [sys.executable, "-m", "reconciler", "controller", "-c", str(quickstart), "--once"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     events = [json.loads(line) for line in result.stdout.splitlines()]
@@ -130,8 +148,11 @@ def test_a_config_edit_is_applied_without_a_restart(cli: CliRunner, quickstart: 
     try:
         running.wait_for(reconciled)
         config = quickstart / "accesscodes.yaml"
-        config.write_text(config.read_text().replace(
-            "  back-door:", '      - {name: Dana, code: "507318"}\n  back-door:'))
+        config.write_text(
+            config.read_text().replace(
+                "  back-door:", '      - {name: Dana, code: "507318"}\n  back-door:'
+            )
+        )
         running.wait_for(lambda e: e["event"] == "change" and e["name"] == "Dana")
     finally:
         assert running.stop() == 0
@@ -143,7 +164,7 @@ def test_against_the_fake_seam_server_drift_is_healed_and_readyz_follows_the_pro
 ) -> None:
     (tmp_path / "accesscodes.yaml").write_text(
         "version: 1\nprovider: {kind: seam, retries: 0}\ndevices:\n  door:\n"
-        "    device_id: august_device_1\n    codes:\n      - {name: Alice, code: \"482913\"}\n"
+        '    device_id: august_device_1\n    codes:\n      - {name: Alice, code: "482913"}\n'
     )
     with SeamFake() as fake:
         assert cli("apply", "--auto-approve", env=fake.env).code == 0
@@ -179,8 +200,14 @@ def test_a_deferred_code_is_created_at_its_due_time_not_at_the_interval(
         if len(waits) == 2:
             controller.stop()
 
-    controller = Controller(quickstart, interval=24 * 3600, clock=lambda: now[0], wait=wait,
-                            emit=lambda record: None, jitter=0)
+    controller = Controller(
+        quickstart,
+        interval=24 * 3600,
+        clock=lambda: now[0],
+        wait=wait,
+        emit=lambda record: None,
+        jitter=0,
+    )
     asyncio.run(controller.run())
     # The back door's cleaner (just-in-time lock) is due at 14:30Z, 2.5 h later: the controller
     # slept until then, not for its 24 h interval, and created the code at that time.
@@ -195,8 +222,12 @@ def test_the_readme_controller_command_runs(quickstart: Path) -> None:
     line = next(ln for ln in readme.splitlines() if ln.startswith("accesscodes controller"))
     args = line.split()[1:]
     args[args.index("examples/quickstart")] = str(quickstart)
-    result = subprocess.run([sys.executable, "-m", "reconciler", *args, "--once"],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "reconciler", *args, "--once"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -228,14 +259,34 @@ def test_new_drift_is_posted_to_the_webhook_once(cli: CliRunner, quickstart: Pat
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         config = quickstart / "accesscodes.yaml"
-        config.write_text(config.read_text().replace(
-            "  prune: false", "  prune: false\n  self_heal: report\n"
-            f"  webhook_url: http://127.0.0.1:{server.server_address[1]}/hook"))
+        config.write_text(
+            config.read_text().replace(
+                "  prune: false",
+                "  prune: false\n  self_heal: report\n"
+                f"  webhook_url: http://127.0.0.1:{server.server_address[1]}/hook",
+            )
+        )
         cli("apply", "-c", str(quickstart), "--auto-approve")
-        cli("sim", "tamper", "-c", str(quickstart), "change-pin", "august_front",
-            "Alice (resident)", "--code", "905172")
-        command = [sys.executable, "-m", "reconciler", "controller", "-c", str(quickstart),
-                   "--once"]
+        cli(
+            "sim",
+            "tamper",
+            "-c",
+            str(quickstart),
+            "change-pin",
+            "august_front",
+            "Alice (resident)",
+            "--code",
+            "905172",
+        )
+        command = [
+            sys.executable,
+            "-m",
+            "reconciler",
+            "controller",
+            "-c",
+            str(quickstart),
+            "--once",
+        ]
         assert subprocess.run(command, capture_output=True, timeout=60).returncode == 0
     finally:
         server.shutdown()

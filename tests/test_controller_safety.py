@@ -21,17 +21,17 @@ from typing import Any
 import pytest
 import yaml
 
-from reconciler.config import Config
-from reconciler.controller import Controller
-from reconciler.daemon import run_controller
-from reconciler.errors import ActionPending
-from reconciler.models import CodeSpec, Device, DeviceId, LiveCode
-from reconciler.notices import Notices
+from reconciler.config.load import Config
+from reconciler.controller.daemon import run_controller
+from reconciler.controller.loop import Controller
+from reconciler.controller.notices import Notices
+from reconciler.core.errors import ActionPending
+from reconciler.core.models import CodeSpec, Device, DeviceId, LiveCode
 from reconciler.providers import make_provider
 from reconciler.providers.base import Provider
 from reconciler.providers.sim import SimProvider
 from reconciler.providers.simtamper import tamper
-from reconciler.statelock import apply_lock
+from reconciler.state.lock import apply_lock
 
 FLEET = {"august_front": {"profile": "august", "name": "Front door"}}
 

@@ -14,7 +14,7 @@ import pytest
 from conftest import CliRunner
 from seamfake import SeamFake
 
-from reconciler.statelock import apply_lock
+from reconciler.state.lock import apply_lock
 
 # No test here may hang the suite: each waits on accesscodes subprocesses and a fake Seam.
 pytestmark = pytest.mark.timeout(120)
@@ -26,7 +26,8 @@ def twenty_codes(tmp_path: Path) -> None:
     codes = "".join(
         f'      - {{name: "Guest {i:02d}", code: "{700100 + i * 37}"}}\n' for i in range(20)
     )
-    (tmp_path / "accesscodes.yaml").write_text(textwrap.dedent("""\
+    (tmp_path / "accesscodes.yaml").write_text(
+        textwrap.dedent("""\
         version: 1
         provider: {kind: seam, retries: 0, pace_writes: after_429}  # the fake has no limits
         settings: {concurrency: 1}
@@ -34,7 +35,9 @@ def twenty_codes(tmp_path: Path) -> None:
           front:
             device_id: august_device_1
             codes:
-        """) + codes)
+        """)
+        + codes
+    )
 
 
 def test_an_apply_killed_halfway_converges_with_no_duplicate(
@@ -45,7 +48,11 @@ def test_an_apply_killed_halfway_converges_with_no_duplicate(
         env = {**os.environ, **fake.env, "PYTHONUNBUFFERED": "1"}
         proc = subprocess.Popen(
             [sys.executable, "-m", "reconciler", "apply", "--auto-approve"],  # Seam: no --now
-            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
         )
         assert proc.stdout is not None
         done = 0
@@ -82,8 +89,9 @@ def test_a_second_apply_refuses_naming_the_holder(cli: CliRunner, quickstart: Pa
     holder.start()
     try:
         assert held.wait(10)
-        result = cli("apply", "-c", str(quickstart), "--now", NOW, "--auto-approve",
-                     "--lock-timeout", "0.5")
+        result = cli(
+            "apply", "-c", str(quickstart), "--now", NOW, "--auto-approve", "--lock-timeout", "0.5"
+        )
     finally:
         release.set()
         holder.join()
@@ -93,10 +101,27 @@ def test_a_second_apply_refuses_naming_the_holder(cli: CliRunner, quickstart: Pa
 
 
 def test_two_applies_started_together_leave_no_duplicate(quickstart: Path) -> None:
-    command = [sys.executable, "-m", "reconciler", "apply", "-c", str(quickstart), "--now", NOW,
-               "--auto-approve"]
-    procs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              stdin=subprocess.DEVNULL, text=True) for _ in range(2)]
+    command = [
+        sys.executable,
+        "-m",
+        "reconciler",
+        "apply",
+        "-c",
+        str(quickstart),
+        "--now",
+        NOW,
+        "--auto-approve",
+    ]
+    procs = [
+        subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     outputs = [p.communicate(timeout=60) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outputs
     created = sum(out.count(": create ok") for out, _ in outputs)

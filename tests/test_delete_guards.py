@@ -84,8 +84,9 @@ def test_a_protected_code_is_never_deleted_by_a_plan(cli: CliRunner, tmp_path: P
     config = tmp_path / "accesscodes.yaml"
     config.write_text(BASE.format(prune="false", max_deletes=10) + GUESTS)
     cli("apply", "--now", NOW, "--auto-approve")
-    config.write_text(config.read_text().replace(
-        "{name: Guest,", "{name: Guest, protected: true, revoke: true,"))
+    config.write_text(
+        config.read_text().replace("{name: Guest,", "{name: Guest, protected: true, revoke: true,")
+    )
     plan = json.loads(cli("plan", "--now", NOW, "--format", "json").out)
     (guest,) = [c for c in plan["changes"] if c["name"] == "Guest"]
     assert guest["action"] == "blocked" and "protected" in guest["reasons"][0]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from conftest import CliRunner
 
-from reconciler.models import (
+from reconciler.core.models import (
     AccessCodeId,
     Capabilities,
     DesiredCode,
@@ -20,9 +20,9 @@ from reconciler.models import (
     LiveCode,
     LiveDevice,
 )
-from reconciler.plan import Action
-from reconciler.planner import plan
-from reconciler.settings import Settings
+from reconciler.core.plan import Action
+from reconciler.core.settings import Settings
+from reconciler.planning.planner import plan
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 DOOR = DeviceKey("front-door")

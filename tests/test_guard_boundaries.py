@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from reconciler.models import (
+from reconciler.core.models import (
     AccessCodeId,
     Capabilities,
     DesiredCode,
@@ -25,10 +25,10 @@ from reconciler.models import (
     LiveCode,
     LiveDevice,
 )
-from reconciler.plan import Action, Change, Plan
-from reconciler.planner import plan
-from reconciler.schedule import lead_time
-from reconciler.settings import Settings
+from reconciler.core.plan import Action, Change, Plan
+from reconciler.core.settings import Settings
+from reconciler.planning.planner import plan
+from reconciler.planning.schedule import lead_time
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 

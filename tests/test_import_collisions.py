@@ -38,8 +38,15 @@ def site(cli: CliRunner, tmp_path: Path) -> Path:
 
 
 def _import(cli: CliRunner, site: Path, *devices: str, literal: bool = False):
-    args = ["import", "-c", "../site/accesscodes.yaml", "--out", "imported.yaml",
-            "--env-file", "pins.env"]
+    args = [
+        "import",
+        "-c",
+        "../site/accesscodes.yaml",
+        "--out",
+        "imported.yaml",
+        "--env-file",
+        "pins.env",
+    ]
     for device in devices:
         args += ["--device", device]
     return cli(*args, *(["--show-codes"] if literal else []), cwd=site / "out")
@@ -95,8 +102,16 @@ def test_a_cross_device_variable_clash_names_both_devices(cli: CliRunner, tmp_pa
     )
     assert cli("apply", "--now", NOW, "--auto-approve").code == 0
     (tmp_path / "out").mkdir()
-    result = cli("import", "-c", "../accesscodes.yaml", "--out", "imported.yaml",
-                 "--env-file", "pins.env", cwd=tmp_path / "out")
+    result = cli(
+        "import",
+        "-c",
+        "../accesscodes.yaml",
+        "--out",
+        "imported.yaml",
+        "--env-file",
+        "pins.env",
+        cwd=tmp_path / "out",
+    )
     assert result.code == 1
     assert (
         "code 'door x' on device 'front' and code 'x' on device 'front-door' would both read "

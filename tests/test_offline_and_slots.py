@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from reconciler.models import (
+from reconciler.core.models import (
     AccessCodeId,
     Capabilities,
     DesiredCode,
@@ -15,26 +15,30 @@ from reconciler.models import (
     LiveCode,
     LiveDevice,
 )
-from reconciler.plan import Action
-from reconciler.planner import plan
+from reconciler.core.plan import Action
+from reconciler.core.settings import Settings
+from reconciler.planning.planner import plan
 from reconciler.providers.profiles import PROFILES
-from reconciler.settings import Settings
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 DOOR, LOCK = DeviceKey("door"), DeviceId("lock_1")
 DAY = timedelta(days=1)
 
 
-def run(caps: Capabilities, *codes: DesiredCode, live: tuple[LiveCode, ...] = (),
-        prune: bool = False, now: datetime = NOW):
+def run(
+    caps: Capabilities,
+    *codes: DesiredCode,
+    live: tuple[LiveCode, ...] = (),
+    prune: bool = False,
+    now: datetime = NOW,
+):
     device = DesiredDevice(DOOR, LOCK, codes=codes)
     state = {LOCK: LiveDevice(Device(LOCK, "Door", caps), codes=live)}
     return plan([device], state, now=now, settings=Settings(prune=prune))
 
 
 def guest(name: str, start: datetime, days: float, **kw: object) -> DesiredCode:
-    return DesiredCode(DOOR, name, starts_at=start, ends_at=start + timedelta(days=days),
-                       **kw)  # type: ignore[arg-type]
+    return DesiredCode(DOOR, name, starts_at=start, ends_at=start + timedelta(days=days), **kw)  # type: ignore[arg-type]
 
 
 def test_issuing_an_offline_code_is_marked_irreversible() -> None:
@@ -48,23 +52,26 @@ def test_issuing_an_offline_code_is_marked_irreversible() -> None:
 
 def test_an_offline_window_with_different_times_of_day_is_hourly_bound() -> None:
     start = NOW + DAY
-    code = DesiredCode(DOOR, "Parcel", offline=True, starts_at=start,
-                       ends_at=start + timedelta(hours=5))
+    code = DesiredCode(
+        DOOR, "Parcel", offline=True, starts_at=start, ends_at=start + timedelta(hours=5)
+    )
     (change,) = run(PROFILES["lockly"], code).changes
     assert "issues a hourly-bound offline code" in change.reasons
 
 
 def test_an_hourly_bound_offline_code_past_the_makers_cap_is_blocked() -> None:
-    code = DesiredCode(DOOR, "Long", offline=True, starts_at=NOW + DAY,
-                       ends_at=NOW + DAY + timedelta(hours=700))
+    code = DesiredCode(
+        DOOR, "Long", offline=True, starts_at=NOW + DAY, ends_at=NOW + DAY + timedelta(hours=700)
+    )
     (change,) = run(PROFILES["igloohome"], code).changes
     assert change.action is Action.BLOCKED
     assert "at most 672 h" in change.reasons[0]
 
 
 def test_an_oracode_offline_code_longer_than_31_days_is_blocked() -> None:
-    (change,) = run(PROFILES["dormakaba_oracode"],
-                    guest("Long stay", NOW + DAY, 40, offline=True)).changes
+    (change,) = run(
+        PROFILES["dormakaba_oracode"], guest("Long stay", NOW + DAY, 40, offline=True)
+    ).changes
     assert change.action is Action.BLOCKED and "at most 31 days" in change.reasons[0]
 
 
@@ -78,24 +85,37 @@ def test_a_one_time_code_is_valid_exactly_24_hours() -> None:
 
 
 def test_an_issued_offline_code_is_never_deleted() -> None:
-    issued = LiveCode(AccessCodeId("ac_1"), LOCK, "Parcel", "93716254", is_offline=True,
-                      starts_at=NOW - DAY, ends_at=NOW + DAY)
+    issued = LiveCode(
+        AccessCodeId("ac_1"),
+        LOCK,
+        "Parcel",
+        "93716254",
+        is_offline=True,
+        starts_at=NOW - DAY,
+        ends_at=NOW + DAY,
+    )
     result = run(PROFILES["igloohome"], live=(issued,), prune=True)
     (change,) = result.changes
     assert change.action is Action.BLOCKED
     assert "cannot be revoked" in change.reasons[0] and "2026-11-24T15:00:00Z" in change.reasons[0]
-    ended = run(PROFILES["igloohome"], guest("Parcel", NOW - 3 * DAY, 1, offline=True),
-                live=(issued,), now=NOW + 2 * DAY)
+    ended = run(
+        PROFILES["igloohome"],
+        guest("Parcel", NOW - 3 * DAY, 1, offline=True),
+        live=(issued,),
+        now=NOW + 2 * DAY,
+    )
     assert [c.action for c in ended.changes] == []
 
 
 def test_a_third_overlapping_guest_on_a_two_slot_lock_is_blocked_with_the_time() -> None:
     caps = Capabilities(max_active_codes=2, native_scheduling=False)
     start = NOW + DAY
-    result = run(caps,
-                 guest("A", start, 3, code="736194"),
-                 guest("B", start + DAY, 3, code="482913"),
-                 guest("C", start + 2 * DAY, 3, code="905172"))
+    result = run(
+        caps,
+        guest("A", start, 3, code="736194"),
+        guest("B", start + DAY, 3, code="482913"),
+        guest("C", start + 2 * DAY, 3, code="905172"),
+    )
     by_name = {c.name: c for c in result.changes}
     assert by_name["A"].action is Action.CREATE and by_name["B"].action is Action.CREATE
     assert by_name["C"].action is Action.BLOCKED
@@ -106,8 +126,9 @@ def test_a_third_overlapping_guest_on_a_two_slot_lock_is_blocked_with_the_time()
 def test_guests_that_follow_each_other_share_slots() -> None:
     caps = Capabilities(max_active_codes=1, native_scheduling=False)
     start = NOW + DAY
-    result = run(caps, guest("A", start, 2, code="736194"),
-                 guest("B", start + 3 * DAY, 2, code="482913"))
+    result = run(
+        caps, guest("A", start, 2, code="736194"), guest("B", start + 3 * DAY, 2, code="482913")
+    )
     assert [c.action for c in result.changes] == [Action.CREATE, Action.CREATE]
 
 
@@ -135,8 +156,9 @@ def test_a_daily_bound_offline_code_across_a_dst_change_is_sent_daily_bound() ->
 
     paris = ZoneInfo("Europe/Paris")
     start = datetime(2027, 3, 20, 15, 0, tzinfo=paris)
-    code = DesiredCode(DOOR, "Month", offline=True, starts_at=start,
-                       ends_at=start.replace(month=4, day=19))
+    code = DesiredCode(
+        DOOR, "Month", offline=True, starts_at=start, ends_at=start.replace(month=4, day=19)
+    )
     device = DesiredDevice(DOOR, LOCK, codes=(code,), timezone="Europe/Paris")
     state = {LOCK: LiveDevice(Device(LOCK, "Door", PROFILES["igloohome"]), codes=())}
     result = plan([device], state, now=datetime(2027, 3, 10, tzinfo=UTC), settings=Settings())

@@ -17,10 +17,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from reconciler.errors import PlanRefused, UsageError
-from reconciler.models import AccessCodeId, DeviceId, DeviceKey
-from reconciler.plan import Action, Change, CodeState, Drift, DriftKind, Plan, iso
-from reconciler.review import check_saved, pin_key, read_saved
+from reconciler.apply.review import check_saved, pin_key, read_saved
+from reconciler.core.errors import PlanRefused, UsageError
+from reconciler.core.models import AccessCodeId, DeviceId, DeviceKey
+from reconciler.core.plan import Action, Change, CodeState, Drift, DriftKind, Plan, iso
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 TTL = timedelta(hours=24)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from reconciler.models import (
+from reconciler.core.models import (
     AccessCodeId,
     Capabilities,
     CodeConstraint,
@@ -17,9 +17,9 @@ from reconciler.models import (
     LiveDevice,
     ProviderIssue,
 )
-from reconciler.plan import Action, DriftKind
-from reconciler.planner import plan
-from reconciler.settings import Settings
+from reconciler.core.plan import Action, DriftKind
+from reconciler.core.settings import Settings
+from reconciler.planning.planner import plan
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 DOOR = DeviceKey("front-door")
@@ -116,7 +116,7 @@ def test_a_managed_code_missing_from_config_is_deleted_with_prune() -> None:
 
 
 def test_a_pin_the_lock_cannot_take_is_blocked_with_the_config_line() -> None:
-    from reconciler.models import SourceRef
+    from reconciler.core.models import SourceRef
 
     caps = Capabilities(
         supported_code_lengths=(6,), code_constraints=(CodeConstraint("no_all_same_digits"),)
@@ -284,7 +284,7 @@ def test_a_rename_onto_a_name_another_code_on_the_lock_has_is_blocked() -> None:
 
 
 def test_a_unique_name_lock_takes_a_rename_and_the_next_occurrence_of_a_recurring_code() -> None:
-    from reconciler.models import Schedule
+    from reconciler.core.models import Schedule
 
     weekly = code("Cleaner", "639027", schedule=Schedule("0 10 * * TUE", timedelta(hours=4)))
     start = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from reconciler.drift import LastWritten
-from reconciler.models import (
+from reconciler.core.models import (
     AccessCodeId,
     Capabilities,
     CodeConstraint,
@@ -25,9 +24,10 @@ from reconciler.models import (
     LiveDevice,
     WrittenCode,
 )
-from reconciler.plan import Action, CodeState, DriftKind, Plan
-from reconciler.planner import plan
-from reconciler.settings import Settings
+from reconciler.core.plan import Action, CodeState, DriftKind, Plan
+from reconciler.core.settings import Settings
+from reconciler.planning.drift import LastWritten
+from reconciler.planning.planner import plan
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from conftest import CliRunner
 
-from reconciler.config import load_config
-from reconciler.errors import ConfigError
+from reconciler.config.load import load_config
+from reconciler.core.errors import ConfigError
 
 HEADER = "version: 1\ndevices:\n"
 
@@ -32,8 +32,13 @@ def problems(tmp_path: Path, text: str) -> tuple[list[str], list[str]]:
 
 @pytest.mark.parametrize(
     ("bad", "good"),
-    [("1234", "4821"), ("987654", "987645"), ("7777", "7778"), ("2580", "2581"),
-     ("121212", "121231")],
+    [
+        ("1234", "4821"),
+        ("987654", "987645"),
+        ("7777", "7778"),
+        ("2580", "2581"),
+        ("121212", "121231"),
+    ],
 )
 def test_weak_pins_are_errors(tmp_path: Path, bad: str, good: str) -> None:
     errors, _ = problems(tmp_path, HEADER + door("a", f'{{name: A, code: "{bad}"}}'))
@@ -50,39 +55,53 @@ def test_a_pin_shorter_than_the_minimum_is_an_error(tmp_path: Path) -> None:
 
 
 def test_the_same_pin_twice_on_one_lock_is_an_error(tmp_path: Path) -> None:
-    errors, _ = problems(tmp_path, HEADER + door(
-        "a", '{name: A, code: "482913"}', '{name: B, code: "482913"}'))
+    errors, _ = problems(
+        tmp_path, HEADER + door("a", '{name: A, code: "482913"}', '{name: B, code: "482913"}')
+    )
     assert any("same PIN as 'A' on this lock" in e for e in errors)
-    ok = problems(tmp_path, HEADER + door("a", '{name: A, code: "482913"}',
-                                          '{name: B, code: "905172"}'))
+    ok = problems(
+        tmp_path, HEADER + door("a", '{name: A, code: "482913"}', '{name: B, code: "905172"}')
+    )
     assert ok == ([], [])
 
 
 def test_a_pin_that_prefixes_another_on_one_lock_is_an_error(tmp_path: Path) -> None:
-    errors, _ = problems(tmp_path, HEADER + door(
-        "a", '{name: A, code: "4829"}', '{name: B, code: "482913"}'))
+    errors, _ = problems(
+        tmp_path, HEADER + door("a", '{name: A, code: "4829"}', '{name: B, code: "482913"}')
+    )
     assert any("one is a prefix" in e for e in errors)
-    ok = problems(tmp_path, HEADER + door("a", '{name: A, code: "4829"}',
-                                          '{name: B, code: "582913"}'))
+    ok = problems(
+        tmp_path, HEADER + door("a", '{name: A, code: "4829"}', '{name: B, code: "582913"}')
+    )
     assert ok == ([], [])
 
 
 def test_one_pin_for_different_people_across_the_site_is_a_warning(tmp_path: Path) -> None:
-    _, warnings = problems(tmp_path, HEADER + door("a", '{name: Ann, code: "482913"}')
-                           + door("b", '{name: Ben, code: "482913"}'))
+    _, warnings = problems(
+        tmp_path,
+        HEADER
+        + door("a", '{name: Ann, code: "482913"}')
+        + door("b", '{name: Ben, code: "482913"}'),
+    )
     assert len(warnings) == 1 and "given to 2 different people: Ann, Ben" in warnings[0]
-    same_person = problems(tmp_path, HEADER + door("a", '{name: Ann, code: "482913"}')
-                           + door("b", '{name: Ann, code: "482913"}'))
+    same_person = problems(
+        tmp_path,
+        HEADER
+        + door("a", '{name: Ann, code: "482913"}')
+        + door("b", '{name: Ann, code: "482913"}'),
+    )
     assert same_person == ([], [])
 
 
 def test_a_very_long_window_is_a_warning(tmp_path: Path) -> None:
-    long_stay = ('{name: A, code: "482913", starts_at: 2026-01-01T00:00:00Z, '
-                 'ends_at: 2026-06-01T00:00:00Z}')
+    long_stay = (
+        '{name: A, code: "482913", starts_at: 2026-01-01T00:00:00Z, ends_at: 2026-06-01T00:00:00Z}'
+    )
     _, warnings = problems(tmp_path, HEADER + door("a", long_stay))
     assert any("longer than 90 days" in w for w in warnings)
-    week = ('{name: A, code: "482913", starts_at: 2026-01-01T00:00:00Z, '
-            'ends_at: 2026-01-08T00:00:00Z}')
+    week = (
+        '{name: A, code: "482913", starts_at: 2026-01-01T00:00:00Z, ends_at: 2026-01-08T00:00:00Z}'
+    )
     assert problems(tmp_path, HEADER + door("a", week)) == ([], [])
 
 
@@ -105,8 +124,11 @@ def test_an_extra_policy_file_changes_levels(tmp_path: Path) -> None:
         "version: 1\nrules:\n  pin_shared_across_people: {level: error}\n"
         "  weak_pin: {level: 'off'}\n"
     )
-    text = ("version: 1\nsettings:\n  policies: [strict.yaml]\ndevices:\n"
-            + door("a", '{name: Ann, code: "1234"}') + door("b", '{name: Ben, code: "1234"}'))
+    text = (
+        "version: 1\nsettings:\n  policies: [strict.yaml]\ndevices:\n"
+        + door("a", '{name: Ann, code: "1234"}')
+        + door("b", '{name: Ben, code: "1234"}')
+    )
     errors, _ = problems(tmp_path, text)
     assert len(errors) == 1 and "different people" in errors[0]
 

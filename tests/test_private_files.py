@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from conftest import EXAMPLES, CliRunner
 
-from reconciler.journal import Journal, load_key
-from reconciler.privatefile import create_private, private_dir, write_private
+from reconciler.state.journal import Journal, load_key
+from reconciler.state.privatefile import create_private, private_dir, write_private
 
 NOW = "2026-11-23T15:00:00Z"
 
@@ -145,9 +145,7 @@ def test_a_short_journal_key_is_refused(cli: CliRunner, tmp_path: Path, where: s
     assert "Apply complete" not in result.out
 
 
-def test_import_writes_its_files_0600_even_over_a_wider_one(
-    cli: CliRunner, tmp_path: Path
-) -> None:
+def test_import_writes_its_files_0600_even_over_a_wider_one(cli: CliRunner, tmp_path: Path) -> None:
     config = _quickstart(tmp_path)
     assert cli("apply", "-c", str(config), "--now", NOW, "--auto-approve").code == 0
     out = tmp_path / "out"  # not in the config's folder: -c reads every YAML file there
@@ -155,8 +153,9 @@ def test_import_writes_its_files_0600_even_over_a_wider_one(
     env_file = out / "pins.env"
     env_file.write_text("STALE=1\n")
     env_file.chmod(0o644)
-    imported = cli("import", "-c", str(config), "--out", "imported.yaml", "--env-file",
-                   "pins.env", cwd=out)
+    imported = cli(
+        "import", "-c", str(config), "--out", "imported.yaml", "--env-file", "pins.env", cwd=out
+    )
     assert imported.code == 0, imported.output
     assert mode(env_file) == 0o600 and "STALE" not in env_file.read_text()
     assert "FRONT_DOOR_ALICE_RESIDENT_PIN=482913" in env_file.read_text()

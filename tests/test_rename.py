@@ -12,7 +12,7 @@ from pathlib import Path
 
 from conftest import CliRunner
 
-from reconciler.models import (
+from reconciler.core.models import (
     AccessCodeId,
     Capabilities,
     DesiredCode,
@@ -24,9 +24,9 @@ from reconciler.models import (
     LiveDevice,
     Schedule,
 )
-from reconciler.plan import Action, DriftKind
-from reconciler.planner import plan
-from reconciler.settings import Settings
+from reconciler.core.plan import Action, DriftKind
+from reconciler.core.settings import Settings
+from reconciler.planning.planner import plan
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 DOOR = DeviceKey("front-door")

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from reconciler.models import (
+from reconciler.cli.render import render_json, render_markdown, render_text
+from reconciler.core.models import (
     AccessCodeId,
     Capabilities,
     DesiredCode,
@@ -18,9 +19,8 @@ from reconciler.models import (
     LiveDevice,
     SourceRef,
 )
-from reconciler.planner import plan
-from reconciler.render import render_json, render_markdown, render_text
-from reconciler.settings import Settings
+from reconciler.core.settings import Settings
+from reconciler.planning.planner import plan
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 

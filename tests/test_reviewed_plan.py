@@ -37,22 +37,23 @@ def test_a_saved_plan_is_refused_when_the_locks_moved(cli: CliRunner, tmp_path: 
         assert cli("apply", "--auto-approve", env=fake.env).code == 0
         (tmp_path / "accesscodes.yaml").write_text(SEAM_CONFIG.replace("736194", "905172"))
         assert cli("plan", "--out", "reviewed.json", env=fake.env).code == 0
-        alice = next(c for c in fake.list_codes("august_device_1", managed=True)
-                     if c["name"] == "Alice")
-        fake.post("access_codes/update", {"access_code_id": alice["access_code_id"],
-                                          "code": "375102"})
+        alice = next(
+            c for c in fake.list_codes("august_device_1", managed=True) if c["name"] == "Alice"
+        )
+        fake.post(
+            "access_codes/update", {"access_code_id": alice["access_code_id"], "code": "375102"}
+        )
         refused = cli("apply", "reviewed.json", env=fake.env)
         assert refused.code == 1
         assert "changed since the plan was saved" in refused.err
         assert "front / Alice: noop → update" in refused.err
-        bob = next(c for c in fake.list_codes("august_device_1", managed=True)
-                   if c["name"] == "Bob")
+        bob = next(
+            c for c in fake.list_codes("august_device_1", managed=True) if c["name"] == "Bob"
+        )
         assert bob["code"] == "736194"  # nothing applied
 
 
-def test_a_pin_changed_in_the_config_after_review_is_caught(
-    cli: CliRunner, tmp_path: Path
-) -> None:
+def test_a_pin_changed_in_the_config_after_review_is_caught(cli: CliRunner, tmp_path: Path) -> None:
     (tmp_path / "accesscodes.yaml").write_text(SEAM_CONFIG)
     with SeamFake() as fake:
         assert cli("plan", "--out", "reviewed.json", env=fake.env).code == 0

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import random
 
-from reconciler.models import Capabilities, CodeConstraint
-from reconciler.rules import generate_pin, name_violations, pin_violations
+from reconciler.core.models import Capabilities, CodeConstraint
+from reconciler.core.rules import generate_pin, name_violations, pin_violations
 
 
 def caps(*kinds: str, lengths: tuple[int, ...] = (4, 5, 6, 7, 8)) -> Capabilities:

@@ -1,4 +1,4 @@
-"""Recurring windows and time zones: what `reconciler.schedule` promises.
+"""Recurring windows and time zones: what `reconciler.planning.schedule` promises.
 
 Schedules run on local wall-clock time. The choices these tests pin down:
 
@@ -22,7 +22,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconciler.models import (
+from reconciler.core.models import (
     Capabilities,
     DesiredCode,
     DesiredDevice,
@@ -30,8 +30,8 @@ from reconciler.models import (
     DeviceKey,
     Schedule,
 )
-from reconciler.schedule import occurrences, targets, to_utc
-from reconciler.settings import Settings
+from reconciler.core.settings import Settings
+from reconciler.planning.schedule import occurrences, targets, to_utc
 
 NEW_YORK = ZoneInfo("America/New_York")
 ZONES = (

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from reconciler.models import (
+from reconciler.core.models import (
     Capabilities,
     DesiredCode,
     DesiredDevice,
@@ -18,8 +18,8 @@ from reconciler.models import (
     DeviceKey,
     Schedule,
 )
-from reconciler.schedule import occurrences, targets
-from reconciler.settings import Settings
+from reconciler.core.settings import Settings
+from reconciler.planning.schedule import occurrences, targets
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # a Monday
 DOOR = DeviceKey("door")

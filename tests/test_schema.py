@@ -9,8 +9,8 @@ import jsonschema
 import pytest
 import yaml
 
-from reconciler.config import load_config
-from reconciler.configschema import config_json_schema
+from reconciler.config.load import load_config
+from reconciler.config.schema import config_json_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_FILE = ROOT / "schemas" / "accesscodes.schema.json"

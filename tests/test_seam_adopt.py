@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from seamfake import SeamFake
 
-from reconciler.models import CodeSpec, DeviceId
+from reconciler.core.models import CodeSpec, DeviceId
 from reconciler.providers.seam import SeamProvider
 from reconciler.providers.seam_client import RetryPolicy, SeamClient
 
@@ -27,7 +27,9 @@ class LossyProxy:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 request = urllib.request.Request(
-                    upstream + self.path, data=body, method="POST",
+                    upstream + self.path,
+                    data=body,
+                    method="POST",
                     headers={k: v for k, v in self.headers.items() if k.lower() != "host"},
                 )
                 try:
@@ -58,12 +60,14 @@ def test_a_create_whose_answer_was_lost_is_adopted() -> None:
         return None
 
     async def create(url: str, api_key: str):
-        client = SeamClient(api_key=api_key, endpoint=url, sleep=no_wait,
-                            retry=RetryPolicy(attempts=3))
+        client = SeamClient(
+            api_key=api_key, endpoint=url, sleep=no_wait, retry=RetryPolicy(attempts=3)
+        )
         provider = SeamProvider(client, sleep=no_wait)
         try:
-            return await provider.create_code(DeviceId("august_device_1"),
-                                              CodeSpec("Alice", "482913"))
+            return await provider.create_code(
+                DeviceId("august_device_1"), CodeSpec("Alice", "482913")
+            )
         finally:
             await provider.aclose()
 
@@ -91,18 +95,22 @@ def test_a_lost_create_never_adopts_an_older_code_of_the_same_name_with_another_
         return forward()
 
     async def create(url: str, api_key: str):  # type: ignore[no-untyped-def]
-        client = SeamClient(api_key=api_key, endpoint=url, sleep=no_wait,
-                            retry=RetryPolicy(attempts=3))
+        client = SeamClient(
+            api_key=api_key, endpoint=url, sleep=no_wait, retry=RetryPolicy(attempts=3)
+        )
         provider = SeamProvider(client, sleep=no_wait)
         try:
-            return await provider.create_code(DeviceId("august_device_1"),
-                                              CodeSpec("Alice", "482913"))
+            return await provider.create_code(
+                DeviceId("august_device_1"), CodeSpec("Alice", "482913")
+            )
         finally:
             await provider.aclose()
 
     with SeamFake() as fake:
-        old = fake.post("access_codes/create", {"device_id": "august_device_1", "name": "Alice",
-                                                "code": "905172"}).json["access_code"]
+        old = fake.post(
+            "access_codes/create",
+            {"device_id": "august_device_1", "name": "Alice", "code": "905172"},
+        ).json["access_code"]
         with SeamProxy(fake.url, lose_first_create) as proxy:
             created = asyncio.run(create(proxy.url, fake.api_key))
         codes = fake.list_codes("august_device_1", managed=True)

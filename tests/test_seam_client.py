@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from reconciler.errors import (
+from reconciler.core.errors import (
     InvalidInputError,
     NotFoundError,
     PermanentProviderError,
@@ -79,9 +79,15 @@ def call(
         now[0] += seconds
 
     async def run():
-        client = SeamClient(api_key="k", endpoint=url, sleep=sleep, rng=lambda: 1.0,
-                            retry=RetryPolicy(attempts=attempts, base_delay=0.5),
-                            timeout=timeout, clock=lambda: now[0])
+        client = SeamClient(
+            api_key="k",
+            endpoint=url,
+            sleep=sleep,
+            rng=lambda: 1.0,
+            retry=RetryPolicy(attempts=attempts, base_delay=0.5),
+            timeout=timeout,
+            clock=lambda: now[0],
+        )
         try:
             return await client.call("devices/list", {}, retry=retry)
         finally:
@@ -112,8 +118,16 @@ def test_retries_are_bounded(server: Scripted) -> None:
 def test_errors_that_cannot_pass_are_not_retried(server: Scripted) -> None:
     server.script = [
         (404, {}, {"error": {"type": "device_not_found", "message": "no such device"}}),
-        (409, {}, {"error": {"type": "duplicate_access_code",
-                             "message": "Cannot set duplicate access code 4821 named B"}}),
+        (
+            409,
+            {},
+            {
+                "error": {
+                    "type": "duplicate_access_code",
+                    "message": "Cannot set duplicate access code 4821 named B",
+                }
+            },
+        ),
         (401, {}, {"error": {"type": "unauthorized", "message": "bad key"}}),
     ]
     with pytest.raises(NotFoundError):

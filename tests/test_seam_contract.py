@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 from seamfake import SeamFake, request_schemas
 
-from reconciler.models import CodeSpec, DeviceId
+from reconciler.core.models import CodeSpec, DeviceId
 from reconciler.providers.seam import SeamProvider
 from reconciler.providers.seam_client import SeamClient
 
@@ -31,14 +31,31 @@ def test_every_request_body_matches_seams_openapi() -> None:
             lock = DeviceId("august_device_1")
             await provider.list_devices([lock, DeviceId("igloohome_device_1")])
             ongoing = await provider.create_code(lock, CodeSpec("Alice", "482913"))
-            await provider.create_code(lock, CodeSpec(
-                "Bob", "736194", starts_at=START, ends_at=START + timedelta(days=3),
-                prefer_native_scheduling=False))
-            await provider.create_code(DeviceId("igloohome_device_1"), CodeSpec(
-                "Parcel", None, starts_at=START, ends_at=START + timedelta(days=1),
-                offline=True, one_time_use=True))
-            await provider.update_code(ongoing, CodeSpec(
-                "Alice", "905172", starts_at=START, ends_at=START + timedelta(days=1)))
+            await provider.create_code(
+                lock,
+                CodeSpec(
+                    "Bob",
+                    "736194",
+                    starts_at=START,
+                    ends_at=START + timedelta(days=3),
+                    prefer_native_scheduling=False,
+                ),
+            )
+            await provider.create_code(
+                DeviceId("igloohome_device_1"),
+                CodeSpec(
+                    "Parcel",
+                    None,
+                    starts_at=START,
+                    ends_at=START + timedelta(days=1),
+                    offline=True,
+                    one_time_use=True,
+                ),
+            )
+            await provider.update_code(
+                ongoing,
+                CodeSpec("Alice", "905172", starts_at=START, ends_at=START + timedelta(days=1)),
+            )
             await provider.update_code(ongoing, CodeSpec("Alice", "905172"))
             await provider.list_codes(lock)
             await provider.delete_code(ongoing)
@@ -49,8 +66,14 @@ def test_every_request_body_matches_seams_openapi() -> None:
         asyncio.run(exercise(fake))
     schemas = request_schemas()
     routes = {path for path, _ in sent}
-    assert {"/devices/list", "/access_codes/list", "/access_codes/unmanaged/list",
-            "/access_codes/create", "/access_codes/update", "/access_codes/delete"} <= routes
+    assert {
+        "/devices/list",
+        "/access_codes/list",
+        "/access_codes/unmanaged/list",
+        "/access_codes/create",
+        "/access_codes/update",
+        "/access_codes/delete",
+    } <= routes
     for path, body in sent:
         jsonschema.validate(body, schemas[path])
 

@@ -84,8 +84,9 @@ def test_a_pin_changed_behind_our_back_is_planned_back(
     write(tmp_path, TWO_LOCKS)
     cli("apply", "--now", NOW, "--auto-approve", env=fake.env)
     alice = next(c for c in managed(fake, "august_device_2") if c["name"] == "Alice")
-    assert fake.post("access_codes/update",
-                     {"access_code_id": alice["access_code_id"], "code": "905172"}).ok
+    assert fake.post(
+        "access_codes/update", {"access_code_id": alice["access_code_id"], "code": "905172"}
+    ).ok
 
     plan = json.loads(cli("plan", "--now", NOW, "--format", "json", env=fake.env).out)
     (update,) = [c for c in plan["changes"] if c["action"] == "update"]
@@ -108,7 +109,8 @@ def test_a_pin_changed_in_the_config_is_an_update_but_not_drift(
     write(tmp_path, TWO_LOCKS.replace('"482913"', '"905172"'))
     plan = json.loads(cli("plan", "--now", NOW, "--format", "json", env=fake.env).out)
     assert sorted(c["device"] for c in plan["changes"] if c["action"] == "update") == [
-        "back", "front"
+        "back",
+        "front",
     ]
     assert plan["drift"] == []
 
@@ -156,7 +158,9 @@ def test_an_outage_fails_clearly_and_recovery_converges_without_duplicates(
 def test_a_pin_breaking_a_device_constraint_is_refused_at_plan_time(
     cli: CliRunner, fake: SeamFake, tmp_path: Path
 ) -> None:
-    write(tmp_path, """
+    write(
+        tmp_path,
+        """
         nuki:
           device_id: constrained_lock_1
           codes:
@@ -164,7 +168,8 @@ def test_a_pin_breaking_a_device_constraint_is_refused_at_plan_time(
               code: "405918"
             - name: Short
               code: "4829"
-    """)
+    """,
+    )
     plan = cli("plan", "--now", NOW, "--detailed-exitcode", env=fake.env)
     assert plan.code == 2
     assert "no_zeros" in plan.out
@@ -184,9 +189,12 @@ def test_a_missing_api_key_is_one_clear_error(cli: CliRunner, tmp_path: Path) ->
     assert "Traceback" not in result.output
 
 
-def test_an_ultraloq_zone_comes_from_the_device(cli: CliRunner, fake: SeamFake,
-                                                tmp_path: Path) -> None:
-    write(tmp_path, """
+def test_an_ultraloq_zone_comes_from_the_device(
+    cli: CliRunner, fake: SeamFake, tmp_path: Path
+) -> None:
+    write(
+        tmp_path,
+        """
         with-zone:
           device_id: ultraloq_device_tz
           codes:
@@ -197,7 +205,8 @@ def test_an_ultraloq_zone_comes_from_the_device(cli: CliRunner, fake: SeamFake,
           codes:
             - {name: Guest, code: "736194",
                starts_at: 2026-11-24T15:00:00, ends_at: 2026-11-25T11:00:00}
-    """)
+    """,
+    )
     plan = json.loads(cli("plan", "--now", NOW, "--format", "json", env=fake.env).out)
     by_device = {c["device"]: c for c in plan["changes"]}
     assert by_device["with-zone"]["action"] == "create"
@@ -215,8 +224,19 @@ def test_import_writes_yaml_that_validates_and_plans_empty(
     onboard = tmp_path / "onboard"
     onboard.mkdir()
 
-    imported = cli("import", "--provider", "seam", "--device", "front=august_device_1",
-                   "--out", "imported.yaml", "--env-file", "pins.env", cwd=onboard, env=fake.env)
+    imported = cli(
+        "import",
+        "--provider",
+        "seam",
+        "--device",
+        "front=august_device_1",
+        "--out",
+        "imported.yaml",
+        "--env-file",
+        "pins.env",
+        cwd=onboard,
+        env=fake.env,
+    )
     assert imported.code == 0, imported.output
     text = (onboard / "imported.yaml").read_text()
     assert "${FRONT_GUEST_BOB_PIN}" in text and "736194" not in text
@@ -227,6 +247,7 @@ def test_import_writes_yaml_that_validates_and_plans_empty(
 
     env = {**fake.env, **pins}
     assert cli("validate", "-c", "imported.yaml", cwd=onboard, env=env).code == 0
-    plan = cli("plan", "-c", "imported.yaml", "--now", NOW, "--detailed-exitcode",
-               cwd=onboard, env=env)
+    plan = cli(
+        "plan", "-c", "imported.yaml", "--now", NOW, "--detailed-exitcode", cwd=onboard, env=env
+    )
     assert plan.code == 0, plan.output

@@ -18,7 +18,7 @@ if str(ROOT) not in sys.path:
 
 from bench.fleet import PINS, server_fleet  # noqa: E402
 from bench.run import API_KEY, Server  # noqa: E402
-from reconciler.models import CodeSpec, DeviceId  # noqa: E402
+from reconciler.core.models import CodeSpec, DeviceId  # noqa: E402
 from reconciler.providers.seam import SeamProvider  # noqa: E402
 from reconciler.providers.seam_client import SeamClient  # noqa: E402
 

@@ -29,8 +29,9 @@ def test_no_pin_leaks_from_any_command(cli: CliRunner, quickstart: Path, tmp_pat
     (quickstart / "accesscodes.yaml").write_text(text)
     plan_file = tmp_path / "plan.json"
     for fmt in ("text", "json", "markdown"):
-        outputs.append(cli("plan", "-c", config, "--now", LATER, "--format", fmt,
-                           "--out", str(plan_file)))
+        outputs.append(
+            cli("plan", "-c", config, "--now", LATER, "--format", fmt, "--out", str(plan_file))
+        )
     outputs.append(cli("validate", "-c", config))
     outputs.append(cli("apply", "-c", config, "--now", LATER, "--auto-approve", "--debug"))
     outputs.append(cli("plan", "-c", config, "--now", LATER, "--format", "json"))

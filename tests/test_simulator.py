@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.configschema import SimDeviceConfig
-from reconciler.errors import InvalidInputError, NotFoundError
-from reconciler.models import CodeSpec, CodeStatus, DeviceId
+from reconciler.config.schema import SimDeviceConfig
+from reconciler.core.errors import InvalidInputError, NotFoundError
+from reconciler.core.models import CodeSpec, CodeStatus, DeviceId
 from reconciler.providers.profiles import PROFILES, profile_for
 from reconciler.providers.sim import SimProvider
 

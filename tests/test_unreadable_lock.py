@@ -17,9 +17,9 @@ import pytest
 from conftest import CliRunner
 from seamfake import SeamFake
 
-from reconciler.errors import ProviderError, TemporaryProviderError
-from reconciler.inventory import read_live
-from reconciler.models import (
+from reconciler.apply.inventory import read_live
+from reconciler.core.errors import ProviderError, TemporaryProviderError
+from reconciler.core.models import (
     CodeSpec,
     DesiredCode,
     DesiredDevice,
@@ -29,11 +29,11 @@ from reconciler.models import (
     LiveCode,
     Schedule,
 )
-from reconciler.plan import Action
-from reconciler.planner import plan
+from reconciler.core.plan import Action
+from reconciler.core.settings import Settings
+from reconciler.planning.planner import plan
+from reconciler.planning.timeline import State, build_timeline
 from reconciler.providers.sim import SimProvider
-from reconciler.settings import Settings
-from reconciler.timeline import State, build_timeline
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 FRONT, BACK = DeviceId("lock_front"), DeviceId("lock_back")

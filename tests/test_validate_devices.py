@@ -21,8 +21,10 @@ GUEST = """\
 
 def sim_config(tmp_path: Path, fleet: str) -> None:
     (tmp_path / "accesscodes.yaml").write_text(
-        "version: 1\nprovider:\n  kind: sim\n  fleet:\n" + fleet
-        + "devices:\n  back:\n    device_id: ultraloq_x\n    codes:\n" + GUEST
+        "version: 1\nprovider:\n  kind: sim\n  fleet:\n"
+        + fleet
+        + "devices:\n  back:\n    device_id: ultraloq_x\n    codes:\n"
+        + GUEST
     )
 
 
@@ -32,8 +34,10 @@ def test_an_ultraloq_time_bound_code_without_a_zone_is_refused_at_validate(
     sim_config(tmp_path, "    ultraloq_x: {profile: ultraloq}\n")
     result = cli("validate")
     assert result.code == 1
-    assert ("accesscodes.yaml:10:9: devices.back.codes[0]: Time zone required for time-bound "
-            "access codes on Ultraloq devices") in result.err
+    assert (
+        "accesscodes.yaml:10:9: devices.back.codes[0]: Time zone required for time-bound "
+        "access codes on Ultraloq devices"
+    ) in result.err
     assert not (tmp_path / ".accesscodes").exists()
 
 

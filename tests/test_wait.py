@@ -11,14 +11,14 @@ from typing import Any
 from conftest import CliRunner
 from seamfake import SeamFake
 
-from reconciler.applier import Outcome, OutcomeState
-from reconciler.config import load_config
-from reconciler.models import DeviceId, DeviceKey, LiveCode
-from reconciler.plan import Action, Change
+from reconciler.apply.applier import Outcome, OutcomeState
+from reconciler.apply.run import apply_run, plan_run
+from reconciler.apply.verify import CodeCheck, accepted, wait_until_set
+from reconciler.config.load import load_config
+from reconciler.core.models import DeviceId, DeviceKey, LiveCode
+from reconciler.core.plan import Action, Change
 from reconciler.providers import make_provider
 from reconciler.providers.base import Provider
-from reconciler.run import apply_run, plan_run
-from reconciler.verify import CodeCheck, accepted, wait_until_set
 
 CONFIG = """\
 version: 1

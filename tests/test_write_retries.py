@@ -22,11 +22,11 @@ from conftest import CliRunner
 from seamfake import SeamFake
 from seamproxy import Answer, SeamProxy, seam_error
 
-from reconciler.applier import ApplyReport, OutcomeState, apply_plan
-from reconciler.errors import ActionPending, InvalidInputError, NotFoundError
-from reconciler.inventory import read_live
-from reconciler.models import AccessCodeId, CodeSpec, DeviceId, DeviceKey
-from reconciler.plan import Action, Change, CodeState, Plan
+from reconciler.apply.applier import ApplyReport, OutcomeState, apply_plan
+from reconciler.apply.inventory import read_live
+from reconciler.core.errors import ActionPending, InvalidInputError, NotFoundError
+from reconciler.core.models import AccessCodeId, CodeSpec, DeviceId, DeviceKey
+from reconciler.core.plan import Action, Change, CodeState, Plan
 from reconciler.providers.seam import SeamProvider, code_from_seam
 from reconciler.providers.seam_client import RetryPolicy, SeamClient
 

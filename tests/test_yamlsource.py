@@ -7,15 +7,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from reconciler.config import load_config
-from reconciler.errors import ConfigError
-from reconciler.yamlsource import (
+from reconciler.config.load import load_config
+from reconciler.config.yamlsource import (
     Position,
     YamlProblems,
     _Loader,
     complete_positions,
     parse_document,
 )
+from reconciler.core.errors import ConfigError
 
 SAME_AS_PYYAML = {
     "scalars": "a: 1\nb: 1.5\nc: true\nd: null\ne: '007'\nf: ~\ng: 0x1f\nh: .inf\n",

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Mutation testing of the planning core (reconciler/plan.py, planner.py, schedule.py, review.py)
+# Mutation testing of the planning core (reconciler/core/plan.py, planner.py, schedule.py, review.py)
 # with mutmut, as configured in pyproject.toml [tool.mutmut]. Not part of CI: it takes about
 # 25 minutes on 2 cores (docs/quality.md has the figures of the last run and what survived).
 #

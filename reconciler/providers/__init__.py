@@ -7,11 +7,11 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from reconciler.config import Config
-from reconciler.configtrust import endpoint_refusal
-from reconciler.errors import ConfigError, Problem, UsageError
+from reconciler.config.load import Config
+from reconciler.config.trust import endpoint_refusal
+from reconciler.core.errors import ConfigError, Problem, UsageError
+from reconciler.core.settings import parse_duration
 from reconciler.providers.base import Provider
-from reconciler.settings import parse_duration
 
 DEFAULT_SIM_STATE = Path(".accesscodes") / "sim.json"
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from reconciler.models import CodeSpec, Device, DeviceId, LiveCode
+from reconciler.core.models import CodeSpec, Device, DeviceId, LiveCode
 
 
 class Provider(Protocol):

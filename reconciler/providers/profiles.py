@@ -6,7 +6,7 @@ device guides say (see docs/reference.md for the sources of each figure).
 
 from __future__ import annotations
 
-from reconciler.models import Capabilities, CodeConstraint
+from reconciler.core.models import Capabilities, CodeConstraint
 
 _FOUR_TO_EIGHT = (4, 5, 6, 7, 8)
 

@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from reconciler.errors import (
+from reconciler.core.errors import (
     ActionPending,
     NotFoundError,
     ProviderError,
@@ -26,8 +26,8 @@ from reconciler.errors import (
     mask_digits,
     masked_error,
 )
-from reconciler.models import CodeSpec, Device, DeviceId, LiveCode
-from reconciler.plan import iso
+from reconciler.core.models import CodeSpec, Device, DeviceId, LiveCode
+from reconciler.core.plan import iso
 from reconciler.providers.seam_client import RateLimitedError, SeamClient
 from reconciler.providers.seam_objects import (
     NATIVE_SCHEDULING,

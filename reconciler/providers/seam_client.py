@@ -2,7 +2,7 @@
 
 Retries cover what may pass (429, 5xx, connection trouble), with exponential backoff and full
 jitter, honouring `Retry-After`, bounded in count and in time. Seam's error types map onto
-`reconciler.errors`, and no httpx type escapes this module. Seam's messages can quote a PIN
+`reconciler.core.errors`, and no httpx type escapes this module. Seam's messages can quote a PIN
 ("Cannot set duplicate access code 4821 ..."), so every digit run that could be one is masked
 (`errors.mask_digits`; the provider also masks the exact PIN it sent).
 """
@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from reconciler.errors import (
+from reconciler.core.errors import (
     InvalidInputError,
     NotFoundError,
     PermanentProviderError,

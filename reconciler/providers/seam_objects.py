@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from reconciler.models import (
+from reconciler.core.models import (
     AccessCodeId,
     Capabilities,
     CodeConstraint,
@@ -20,7 +20,7 @@ from reconciler.models import (
     LiveCode,
     ProviderIssue,
 )
-from reconciler.plan import iso
+from reconciler.core.plan import iso
 
 # Seam's docs: makers whose locks preload scheduled codes themselves (72 h ahead).
 NATIVE_SCHEDULING = frozenset(

@@ -19,9 +19,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from reconciler.configschema import SimDeviceConfig
-from reconciler.errors import InvalidInputError, NotFoundError, ProviderError
-from reconciler.models import (
+from reconciler.config.schema import SimDeviceConfig
+from reconciler.core.errors import InvalidInputError, NotFoundError, ProviderError
+from reconciler.core.models import (
     AccessCodeId,
     Capabilities,
     CodeSpec,
@@ -31,11 +31,11 @@ from reconciler.models import (
     LiveCode,
     ProviderIssue,
 )
-from reconciler.plan import iso
-from reconciler.privatefile import private_dir
+from reconciler.core.plan import iso
+from reconciler.core.rules import generate_pin, pin_violations
+from reconciler.core.settings import parse_duration
 from reconciler.providers.profiles import PROFILES, profile_for
-from reconciler.rules import generate_pin, pin_violations
-from reconciler.settings import parse_duration
+from reconciler.state.privatefile import private_dir
 
 Clock = Callable[[], datetime]
 STATE_VERSION = 1

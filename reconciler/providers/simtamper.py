@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from reconciler.errors import UsageError
+from reconciler.core.errors import UsageError
 from reconciler.providers.sim import SimProvider
 
 ACTIONS = ("change-pin", "disable", "add-unmanaged", "remove", "offline", "online", "fail")

@@ -1,0 +1,3 @@
+"""The `accesscodes` command: arguments, output and exit codes; the work of each command.
+Nothing below imports it.
+"""

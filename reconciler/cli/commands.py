@@ -1,0 +1,187 @@
+"""The work behind each CLI command: load, plan, apply, print.
+
+`cli.py` only parses arguments and turns errors into exit codes; each function here runs one
+command from parsed arguments and returns its exit code. `plan` and `apply` live in
+`planapply.py`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from reconciler.core.errors import ConfigError, UsageError
+
+if TYPE_CHECKING:
+    from reconciler.config.load import Config
+
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+
+
+async def check_devices(config: Config) -> str:
+    """Check each code against its lock's capabilities; raise `ConfigError` on problems.
+    Returns a note when the provider cannot be asked (no key, unreachable)."""
+    from reconciler.core.errors import ProviderError
+    from reconciler.planning.devicecheck import device_problems
+    from reconciler.providers import make_provider
+
+    now = datetime.now(UTC)
+    try:
+        provider = make_provider(config, clock=lambda: now)
+    except UsageError as exc:
+        return f"Note: device checks skipped: {exc}"
+    try:
+        devices = await provider.list_devices([d.device_id for d in config.devices])
+    except ProviderError as exc:
+        return f"Note: device checks skipped: {exc}"
+    finally:
+        await provider.aclose()
+    problems = device_problems(config, {d.device_id: d for d in devices}, now=now)
+    if problems:
+        raise ConfigError(problems)
+    return ""
+
+
+async def timeline_command(args: argparse.Namespace, config: Config) -> int:
+    """Read only the selected locks, plan, and print the plan as a timeline (never a PIN)."""
+    from dataclasses import replace
+
+    from reconciler.apply.run import plan_run
+    from reconciler.planning.timeline import (
+        build_timeline,
+        render_timeline_json,
+        render_timeline_text,
+        select_devices,
+    )
+    from reconciler.providers import make_provider
+
+    fixed_now: datetime | None = args.now
+    config = replace(config, devices=select_devices(config.devices, args.device))
+    provider = make_provider(config, clock=lambda: fixed_now or datetime.now(UTC))
+    try:
+        planned = await plan_run(config, provider, now=fixed_now or datetime.now(UTC))
+    finally:
+        await provider.aclose()
+    capabilities = {key: live.device.capabilities for key, live in planned.live.items()}
+    timeline = build_timeline(
+        config.devices,
+        planned.plan,
+        capabilities,
+        config.settings,
+        start=args.start,
+        end=args.end,
+    )
+    render = render_timeline_json if args.format == "json" else render_timeline_text
+    sys.stdout.write(render(timeline))
+    return EXIT_OK
+
+
+async def import_command(args: argparse.Namespace) -> int:
+    """Write config for the codes on the locks; its files may hold PINs, so they are 0600, and
+    nothing is written when two codes would collide (`importer.ImportConflict`)."""
+    from reconciler.apply.importer import import_config
+    from reconciler.config.load import Config, load_config
+    from reconciler.config.schema import ProviderConfig
+    from reconciler.core.models import DeviceId, DeviceKey
+    from reconciler.core.settings import Settings
+    from reconciler.providers import make_provider
+    from reconciler.state.privatefile import write_private
+
+    devices: list[tuple[DeviceKey, DeviceId]] = []
+    if args.config.exists():
+        config = load_config(args.config)
+        devices = [(d.key, d.device_id) for d in config.devices]
+        provider_spec = config.provider
+    else:
+        provider_spec = ProviderConfig(kind=args.provider or "sim")
+        config = Config((), Path.cwd(), provider_spec, Settings(), ())
+    for item in args.device:
+        key, sep, device_id = item.partition("=")
+        if not sep or not key or not device_id:
+            raise UsageError(f"--device takes KEY=DEVICE_ID, not {item!r}")
+        devices = [d for d in devices if d[0] != key] + [(DeviceKey(key), DeviceId(device_id))]
+    if not devices:
+        raise UsageError("nothing to import: name locks with --device KEY=DEVICE_ID")
+    provider = make_provider(config, clock=lambda: datetime.now(UTC))
+    fields = {"kind": provider_spec.kind}
+    fields.update(provider_spec.model_dump(exclude_defaults=True, exclude={"kind"}))
+    provider_yaml = "provider:\n" + "".join(f"  {k}: {json.dumps(v)}\n" for k, v in fields.items())
+    try:
+        result = await import_config(
+            provider,
+            devices,
+            provider_yaml=provider_yaml,
+            literal_codes=args.show_codes,
+            include_unmanaged=args.include_unmanaged,
+        )
+    finally:
+        await provider.aclose()
+    # Both may hold PINs (the env file; the YAML with --show-codes): 0600, replaced atomically.
+    writes = [(args.out, result.yaml)] if args.out else []
+    if args.env_file and result.env:
+        writes.append((args.env_file, "".join(f"{k}={v}\n" for k, v in result.env.items())))
+    for target, text in writes:
+        try:
+            write_private(target, text)
+        except OSError as exc:
+            raise UsageError(f"cannot write {target}: {exc.strerror}") from exc
+    if not args.out:
+        sys.stdout.write(result.yaml)
+    if result.env and not args.env_file:
+        print(
+            f"{len(result.env)} PINs are ${{VAR}} references; --env-file FILE writes their values",
+            file=sys.stderr,
+        )
+    for device_id in result.missing:
+        print(f"Warning: the provider does not know device {device_id}", file=sys.stderr)
+    return EXIT_ERROR if result.missing else EXIT_OK
+
+
+def tamper_command(config: Config, args: argparse.Namespace) -> int:
+    """`sim tamper`: make a simulated lock drift, to see how plans and the controller react."""
+    from reconciler.providers import make_provider
+    from reconciler.providers.sim import SimProvider
+    from reconciler.providers.simtamper import tamper
+
+    provider = make_provider(config, clock=lambda: datetime.now(UTC))
+    if not isinstance(provider, SimProvider):
+        raise UsageError("sim tamper works on the simulator only (provider kind: sim)")
+    print(tamper(provider, args.action, args.device_id, args.name, args.code))
+    return EXIT_OK
+
+
+def history_command(config: Config, limit: int) -> int:
+    """`history`: the journal's last runs and their changes (names, never PINs)."""
+    from reconciler.apply.run import open_journal
+
+    journal = open_journal(config, create=False)
+    if journal is None:
+        print("No applies recorded yet.")
+        return EXIT_OK
+    try:
+        rows = journal.history(limit)
+    finally:
+        journal.close()
+    run = None
+    for row in rows:
+        if row.run_id != run:
+            run = row.run_id
+            checksum = (row.plan_checksum or "")[:19]
+            print(
+                f"run {row.run_id}  {row.started_at}  {row.actor}  {row.command}  "
+                f"{row.run_outcome}  {checksum}"
+            )
+        if row.action is not None:
+            error = f" [{row.error_code}]" if row.error_code else ""
+            print(f"    {row.at}  {row.device} / {row.name}: {row.action} {row.status}{error}")
+    return EXIT_OK
+
+
+def colour(stream: TextIO) -> bool:
+    """Whether to colour the output: a terminal, and NO_COLOR unset."""
+    return stream.isatty() and "NO_COLOR" not in os.environ

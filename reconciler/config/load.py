@@ -1,0 +1,370 @@
+"""Read a config file or directory into validated desired state, listing every problem found.
+
+The pipeline: YAML with positions and `${VAR}` (`yamlsource`, by the rules of `configtrust`)
+→ merge files → pydantic models (strict, like the schema; on a refusal, JSON Schema's
+`iter_errors` lists all problems at once with clearer messages, `configmessages`) → rules the
+schema cannot state, `provider.endpoint`'s host among them. Each problem is reported as
+`FILE:LINE:COL: path.to.field: message`. Messages never quote a PIN or a secret.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from croniter import croniter
+from pydantic import ValidationError
+
+from reconciler.config.messages import pydantic_message, schema_problems
+from reconciler.config.policy import check as check_policy
+from reconciler.config.policy import load_policy
+from reconciler.config.schema import CodeConfig, ConfigFile, ProviderConfig
+from reconciler.config.trust import endpoint_refusal
+from reconciler.config.yamlsource import (
+    PathKey,
+    Position,
+    SourceDocument,
+    YamlProblems,
+    complete_positions,
+    format_path,
+    load_documents,
+)
+from reconciler.core.errors import ConfigError, Problem
+from reconciler.core.models import (
+    DesiredCode,
+    DesiredDevice,
+    DeviceId,
+    DeviceKey,
+    Schedule,
+    SourceRef,
+)
+from reconciler.core.settings import Settings, parse_duration
+
+
+@dataclass(frozen=True)
+class Config:
+    """A validated config: its files, provider, settings and the desired devices."""
+
+    paths: tuple[Path, ...]
+    base_dir: Path
+    provider: ProviderConfig
+    settings: Settings
+    devices: tuple[DesiredDevice, ...]
+    warnings: tuple[Problem, ...] = ()
+
+
+@dataclass
+class _Merged:
+    data: dict[str, Any]
+    values: dict[PathKey, Position]
+    keys: dict[PathKey, Position]
+    default_file: str
+    documents: list[SourceDocument] = field(default_factory=list)
+    environ: Mapping[str, str] | None = None
+
+    def at(self, path: PathKey, *, key: bool = False) -> Position:
+        """The position of the value (or key) at `path`, else of its nearest ancestor."""
+        found = self._exact(path, key=key)
+        if found is None and not all(d.complete for d in self.documents):
+            self._complete()
+            found = self._exact(path, key=key)
+        if found is not None:
+            return found
+        for end in range(len(path), -1, -1):
+            if path[:end] in self.values:
+                return self.values[path[:end]]
+        return Position(self.default_file, 1, 1)
+
+    def _exact(self, path: PathKey, *, key: bool) -> Position | None:
+        if key and path in self.keys:
+            return self.keys[path]
+        return None if key else self.values.get(path)
+
+    def _complete(self) -> None:
+        """Parse the files' text again, keeping every position: a problem needs one."""
+        for index, document in enumerate(self.documents):
+            full = complete_positions(document, self.environ)
+            self.documents[index] = full
+            self.values.update(full.values)
+            self.keys.update(full.keys)
+
+    def problem(self, path: PathKey, message: str, *, key: bool = False) -> Problem:
+        where = self.at(path, key=key)
+        return Problem(where.file, where.line, where.column, format_path(path), message)
+
+
+def config_files(path: Path) -> list[Path]:
+    """The files a `-c PATH` names: the file itself, or every *.yaml / *.yml in a directory."""
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+        if not files:
+            raise ConfigError([Problem(str(path), 1, 1, "", "no *.yaml or *.yml file here")])
+        return files
+    if not path.exists():
+        raise ConfigError([Problem(str(path), 1, 1, "", "no such config file (use -c PATH)")])
+    return [path]
+
+
+def load_config(path: Path, *, environ: Mapping[str, str] | None = None) -> Config:
+    """Read and validate a config; raise `ConfigError` with every problem if it is not usable."""
+    files = config_files(path)
+    problems: list[Problem] = []
+    try:
+        documents = load_documents(files, environ=environ, complete=False)
+    except YamlProblems as exc:
+        raise ConfigError(exc.problems) from exc
+    merged = _merge(documents, problems)
+    merged.environ = environ
+    if problems:
+        raise ConfigError(problems)
+    try:
+        model = ConfigFile.model_validate(merged.data)
+    except ValidationError as exc:
+        # The schema's messages are the clearer ones; the models' are for what it cannot say.
+        problems.extend(schema_problems(merged.data, merged))
+        if problems:
+            raise ConfigError(problems) from exc
+        raise ConfigError(
+            [merged.problem(tuple(e["loc"]), pydantic_message(e)) for e in exc.errors()]
+        ) from exc
+    problems.extend(_rule_problems(model, merged))
+    if problems:
+        raise ConfigError(problems)
+    base_dir = path if path.is_dir() else path.parent
+    devices = tuple(_devices(model, merged))
+    policy = load_policy(base_dir / p for p in model.settings.policies)
+    violations = check_policy(devices, policy)
+    errors = [v.problem for v in violations if v.level == "error"]
+    if errors:
+        raise ConfigError(errors)
+    return Config(
+        paths=tuple(files),
+        base_dir=base_dir,
+        provider=model.provider,
+        settings=_settings(model),
+        devices=devices,
+        warnings=tuple(v.problem for v in violations if v.level == "warn"),
+    )
+
+
+def _merge(documents: list[SourceDocument], problems: list[Problem]) -> _Merged:
+    merged = _Merged({}, {}, {}, documents[0].file, documents)
+    devices: dict[str, Any] = {}
+    for doc in documents:
+        if doc.data is None:
+            continue
+        if not isinstance(doc.data, dict):
+            problems.append(
+                Problem(doc.file, 1, 1, "", "the file must be a mapping (version:, devices:, ...)")
+            )
+            continue
+        merged.values.update(doc.values)
+        merged.keys.update(doc.keys)
+        for key, value in doc.data.items():
+            if key == "devices" and isinstance(value, dict):
+                for device_key, device in value.items():
+                    if device_key in devices:
+                        first = devices[device_key]
+                        where = doc.keys[("devices", device_key)]
+                        problems.append(
+                            Problem(
+                                where.file,
+                                where.line,
+                                where.column,
+                                f"devices.{device_key}",
+                                f"device key defined twice (first in {first.file}:{first.line})",
+                            )
+                        )
+                        continue
+                    devices[device_key] = doc.keys[("devices", device_key)]
+                    merged.data.setdefault("devices", {})[device_key] = device
+                continue
+            if key in merged.data and not (key == "version" and merged.data[key] == value):
+                first = merged.keys.get((key,))
+                where = doc.keys[(key,)]
+                before = f" (first in {first.file}:{first.line})" if first else ""
+                problems.append(
+                    Problem(
+                        where.file,
+                        where.line,
+                        where.column,
+                        str(key),
+                        f"set in more than one file{before}",
+                    )
+                )
+                continue
+            merged.data.setdefault(key, value)
+    merged.values[()] = Position(documents[0].file, 1, 1)
+    return merged
+
+
+def _rule_problems(model: ConfigFile, merged: _Merged) -> Iterable[Problem]:
+    endpoint = model.provider.endpoint
+    refusal = endpoint_refusal(endpoint, merged.environ) if endpoint is not None else None
+    if refusal is not None:
+        yield merged.problem(("provider", "endpoint"), refusal)
+    yield from _path_problems(model, merged)
+    settings_zone = model.settings.timezone
+    yield from _zone_problem(settings_zone, ("settings", "timezone"), merged)
+    owners: dict[str, str] = {}
+    for key, device in model.devices.items():
+        base: PathKey = ("devices", key)
+        if device.device_id in owners:
+            yield merged.problem(
+                (*base, "device_id"),
+                f"device_id is already used by device '{owners[device.device_id]}'",
+            )
+        owners.setdefault(device.device_id, key)
+        if device.timezone:
+            yield from _zone_problem(device.timezone, (*base, "timezone"), merged)
+        first_index: dict[str, int] = {}
+        for index, code in enumerate(device.codes):
+            at: PathKey = (*base, "codes", index)
+            if code.name in first_index:
+                first = merged.at((*base, "codes", first_index[code.name], "name"))
+                yield merged.problem(
+                    (*at, "name"),
+                    f"code name '{code.name}' is used twice on device '{key}' "
+                    f"(first at line {first.line})",
+                )
+            else:
+                first_index[code.name] = index
+            zone = device.timezone or settings_zone
+            yield from _code_problems(code, at, merged, zone)
+
+
+def _path_problems(model: ConfigFile, merged: _Merged) -> Iterable[Problem]:
+    """Policy files stay in the config's folder or the working directory (the repository, in
+    CI): a pull request must not make accesscodes read any other file of the machine, whose
+    text a refusal could quote into a plan comment."""
+    base = Path(merged.default_file).resolve().parent
+    roots = (base, Path.cwd().resolve())
+    for index, name in enumerate(model.settings.policies):
+        target = (base / name).resolve()
+        if not any(target.is_relative_to(root) for root in roots):
+            yield merged.problem(
+                ("settings", "policies", index),
+                "a policy file must be inside the config's folder or the working directory",
+            )
+
+
+def _zone_problem(name: str, path: PathKey, merged: _Merged) -> Iterable[Problem]:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        yield merged.problem(
+            path, f"unknown time zone '{name}' (use an IANA name such as Europe/Paris)"
+        )
+
+
+def _code_problems(code: CodeConfig, at: PathKey, merged: _Merged, zone: str) -> Iterable[Problem]:
+    if code.starts_at is not None and code.ends_at is None and not code.one_time_use:
+        yield merged.problem((*at, "starts_at"), "starts_at and ends_at go together: add ends_at")
+    if code.ends_at is not None and code.starts_at is None:
+        yield merged.problem((*at, "ends_at"), "starts_at and ends_at go together: add starts_at")
+    if (
+        code.starts_at is not None
+        and code.ends_at is not None
+        and _aware(code.ends_at, zone) <= _aware(code.starts_at, zone)
+    ):
+        yield merged.problem((*at, "ends_at"), "ends_at must be after starts_at")
+    if code.schedule is not None:
+        if code.starts_at is not None or code.ends_at is not None:
+            yield merged.problem(
+                (*at, "schedule"), "a code has a schedule or a starts_at/ends_at window, not both"
+            )
+        cron = code.schedule.cron
+        if len(cron.split()) != 5 or not croniter.is_valid(cron):
+            yield merged.problem(
+                (*at, "schedule", "cron"),
+                f"invalid cron expression '{cron}' (five fields: minute hour day month weekday)",
+            )
+        if code.schedule.timezone:
+            yield from _zone_problem(code.schedule.timezone, (*at, "schedule", "timezone"), merged)
+        if parse_duration(code.schedule.duration).total_seconds() <= 0:
+            yield merged.problem((*at, "schedule", "duration"), "duration must be more than zero")
+    if code.offline and code.code is not None:
+        yield merged.problem(
+            (*at, "code"),
+            "an offline code's PIN comes from the lock maker's algorithm: remove code",
+        )
+    if code.one_time_use and not code.offline:
+        yield merged.problem(
+            (*at, "one_time_use"), "one_time_use codes are offline codes: add offline: true"
+        )
+    if code.one_time_use and code.starts_at is None:
+        yield merged.problem(
+            (*at, "one_time_use"), "a one-time code needs starts_at (valid 24 h from it)"
+        )
+
+
+def _aware(moment: datetime, zone: str) -> datetime:
+    if moment.tzinfo is not None:
+        return moment
+    try:
+        return moment.replace(tzinfo=ZoneInfo(zone))
+    except (ZoneInfoNotFoundError, ValueError):
+        return moment.replace(tzinfo=ZoneInfo("UTC"))
+
+
+def _settings(model: ConfigFile) -> Settings:
+    s = model.settings
+    return Settings(
+        timezone=s.timezone,
+        horizon=parse_duration(s.horizon),
+        prune=s.prune,
+        max_deletes=s.max_deletes,
+        max_deletes_per_device=s.max_deletes_per_device,
+        concurrency=s.concurrency,
+        native_lead=parse_duration(s.native_lead),
+        jit_lead=parse_duration(s.jit_lead),
+        send_at_lead_time=s.send_codes == "at_lead_time",
+        state_db=s.state_db,
+        plan_ttl=parse_duration(s.plan_ttl),
+        self_heal=s.self_heal,
+        webhook_url=s.webhook_url,
+        policies=tuple(s.policies),
+    )
+
+
+def _devices(model: ConfigFile, merged: _Merged) -> Iterable[DesiredDevice]:
+    for key, device in model.devices.items():
+        base: PathKey = ("devices", key)
+        codes = []
+        for index, code in enumerate(device.codes):
+            where = merged.at((*base, "codes", index))
+            schedule = None
+            if code.schedule is not None:
+                schedule = Schedule(
+                    cron=code.schedule.cron,
+                    duration=parse_duration(code.schedule.duration),
+                    timezone=code.schedule.timezone,
+                )
+            codes.append(
+                DesiredCode(
+                    device=DeviceKey(key),
+                    name=code.name,
+                    code=code.code,
+                    starts_at=code.starts_at,
+                    ends_at=code.ends_at,
+                    schedule=schedule,
+                    offline=code.offline,
+                    one_time_use=code.one_time_use,
+                    prefer_native_scheduling=code.prefer_native_scheduling,
+                    protected=code.protected,
+                    revoke=code.revoke,
+                    source=SourceRef(where.file, where.line, where.column),
+                )
+            )
+        where = merged.at(base, key=True)
+        yield DesiredDevice(
+            key=DeviceKey(key),
+            device_id=DeviceId(device.device_id),
+            codes=tuple(codes),
+            timezone=device.timezone,
+            source=SourceRef(where.file, where.line, where.column),
+        )

@@ -1,0 +1,352 @@
+"""Plain data straight from libyaml's events, with the position of each value and key.
+
+The engine behind `reconciler.config.yamlsource`: working from parser events rather than
+PyYAML's node tree keeps memory to the data itself, and each value is built knowing the field
+it lands in, which decides the `${VAR}` it may read (`reconciler.config.trust`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from reconciler.config.trust import (
+    SECRET_FIELDS,
+    denied_message,
+    is_secret_field,
+    secret_name_message,
+    undeclared_message,
+    variable_rule,
+)
+from reconciler.core.errors import Problem
+
+PathKey = tuple[str | int, ...]
+
+_ENV_REFERENCE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+
+
+# libyaml's parser when the wheel has it (about five times faster on large fleets), with the
+# same marks; pure Python otherwise.
+_Base: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class Loader(_Base):  # type: ignore[misc, valid-type]
+    """SafeLoader without implicit timestamps."""
+
+
+Loader.yaml_implicit_resolvers = {
+    first: [(tag, regex) for tag, regex in resolvers if tag != _TIMESTAMP_TAG]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """A point in a source file, 1-based like editors count."""
+
+    file: str
+    line: int
+    column: int
+
+
+@dataclass
+class SourceDocument:
+    """One parsed YAML file: its data and where each value and key stood.
+
+    With `complete` false only containers (mappings, lists) and the keys that hold them have
+    positions: a 100,000-code fleet then keeps 130,000 positions instead of a million, and
+    `complete_positions` reads the same text again when a problem needs a scalar's place, with
+    the same `variables` so that `${VAR}` is judged the same way.
+    """
+
+    file: str
+    data: Any
+    values: dict[PathKey, Position] = field(default_factory=dict)
+    keys: dict[PathKey, Position] = field(default_factory=dict)
+    complete: bool = True
+    text: str = ""
+    variables: frozenset[str] = frozenset()  # the declared ones its values were read with
+
+
+def format_path(path: PathKey) -> str:
+    """`devices.front-door.codes[0].code`: how problems name a field."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+_STR_TAG = "tag:yaml.org,2002:str"
+_MAP_TAGS = (None, "!", "tag:yaml.org,2002:map")
+_SEQ_TAGS = (None, "!", "tag:yaml.org,2002:seq")
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class Builder:
+    """Builds plain data straight from the parser's events, noting positions on the way.
+
+    Working from events rather than PyYAML's node tree keeps memory to the data itself: the
+    tree of a large fleet (a node and two marks per scalar) took several hundred MB.
+
+    Each value is read with two paths: `path`, under which its position is kept (None for a
+    key or a merge source), and `judge`, the field it lands in, which decides the variables it
+    may read. Secret fields that read a variable are noted (`secret_paths`), so that an alias
+    can copy such a value only into another secret field.
+    """
+
+    def __init__(
+        self, document: SourceDocument, env: Mapping[str, str], declared: frozenset[str]
+    ) -> None:
+        self.document = document
+        self.env = env
+        self.declared = set(declared)
+        self.declares: set[str] = set()
+        self.loader = Loader(document.text)
+        self.anchors: dict[str, Any] = {}
+        self.anchor_secrets: dict[str, tuple[PathKey, ...]] = {}
+        self.secret_paths: list[PathKey] = []
+        self.problems: list[Problem] = []
+        self.undeclared: list[tuple[str, Problem]] = []
+
+    def build(self) -> Any:
+        """The document's data: one YAML document, or None for an empty file."""
+        loader = self.loader
+        loader.get_event()  # stream start
+        if loader.check_event(yaml.StreamEndEvent):
+            return None
+        loader.get_event()  # document start
+        data = None if loader.check_event(yaml.DocumentEndEvent) else self.value(())
+        loader.get_event()  # document end
+        if not loader.check_event(yaml.StreamEndEvent):
+            event = loader.get_event()
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                "expected a single document in the file, found another",
+                event.start_mark,
+            )
+        return data
+
+    def _at(self, event: yaml.Event) -> Position:
+        mark = event.start_mark
+        return Position(self.document.file, mark.line + 1, mark.column + 1)
+
+    def _problem(self, where: Position, path: PathKey, message: str) -> Problem:
+        return Problem(where.file, where.line, where.column, format_path(path), message)
+
+    def value(
+        self, path: PathKey | None, judge: PathKey | None = None, *, key: bool = False
+    ) -> Any:
+        """The next value; its position is kept under `path` (None: a key, kept elsewhere), and
+        it is read as the field `judge` (default `path`), or as a key if `key`."""
+        place: PathKey = path or ()
+        judge = place if judge is None else judge
+        event = self.loader.get_event()
+        here = self._at(event)
+        if isinstance(event, yaml.AliasEvent):
+            return self.alias(event, path, judge, here, key=key)
+        secrets_before = len(self.secret_paths)
+        if isinstance(event, yaml.ScalarEvent):
+            if path is not None and (self.document.complete or len(path) <= 2):
+                self.document.values[path] = here
+            value = self.scalar(event)
+            if isinstance(value, str) and "$" in value:
+                value = self.expand(value, judge, here, key=key)
+        elif isinstance(event, yaml.MappingStartEvent):
+            self.expect_tag(event, _MAP_TAGS, "a mapping")
+            if path is not None:
+                self.document.values[path] = here
+            value = self.mapping(place, judge, key=key)
+        elif isinstance(event, yaml.SequenceStartEvent):
+            self.expect_tag(event, _SEQ_TAGS, "a list")
+            if path is not None:
+                self.document.values[path] = here
+            value = self.sequence(place, judge, key=key)
+        else:  # pragma: no cover - the parser only yields the events above here
+            raise yaml.composer.ComposerError(
+                None, None, f"unexpected {type(event).__name__}", event.start_mark
+            )
+        if event.anchor is not None:
+            self.anchors[event.anchor] = value
+            inside = self.secret_paths[secrets_before:]
+            self.anchor_secrets[event.anchor] = tuple(p[len(judge) :] for p in inside)
+        return value
+
+    def alias(
+        self,
+        event: yaml.AliasEvent,
+        path: PathKey | None,
+        judge: PathKey,
+        here: Position,
+        *,
+        key: bool,
+    ) -> Any:
+        """`*name`: the anchored value, unless it would carry a secret out of a secret field."""
+        if event.anchor not in self.anchors:
+            raise yaml.composer.ComposerError(
+                None, None, f"found undefined alias {event.anchor!r}", event.start_mark
+            )
+        value = self.anchors[event.anchor]
+        if path is not None and (self.document.complete or isinstance(value, dict | list)):
+            self.document.values[path] = here
+        for inner in self.anchor_secrets.get(event.anchor, ()):
+            target = (*judge, *inner)
+            if key or not is_secret_field(target):
+                fields = ", ".join(".".join(f) for f in SECRET_FIELDS)
+                message = (
+                    f"*{event.anchor} would copy a value read from the environment out of a "
+                    f"secret field (only {fields} may hold one)"
+                )
+                self.problems.append(self._problem(here, judge, message))
+                return None
+            self.secret_paths.append(target)
+        return value
+
+    def expect_tag(self, event: yaml.Event, allowed: tuple[str | None, ...], what: str) -> None:
+        """Refuse a tag this reader does not build (`!!python/object`, custom tags)."""
+        if event.tag not in allowed:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"the tag {event.tag!r} is not supported on {what}", event.start_mark
+            )
+
+    def scalar(self, event: yaml.ScalarEvent) -> Any:
+        """A scalar's value, typed like SafeLoader does (timestamps stay strings)."""
+        tag = event.tag
+        if tag is None or tag == "!":
+            tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+        if tag == _STR_TAG:
+            return event.value
+        if tag == _MERGE_TAG:
+            return _MERGE
+        constructor = self.loader.yaml_constructors.get(tag)
+        if constructor is None:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"could not determine a constructor for the tag {tag!r}",
+                event.start_mark,
+            )
+        node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+        return constructor(self.loader, node)
+
+    def mapping(self, path: PathKey, judge: PathKey, *, key: bool) -> dict[Any, Any]:
+        """A mapping's entries (duplicate keys are problems), merge keys filled in last; a
+        top-level `variables:` list declares its names for the rest of the file."""
+        result: dict[Any, Any] = {}
+        seen: dict[Any, Position] = {}
+        merged: list[dict[Any, Any]] = []
+        document = self.document
+        while not self.loader.check_event(yaml.MappingEndEvent):
+            here = self._at(self.loader.peek_event())
+            name = self.value(None, judge, key=True)
+            if name is _MERGE:
+                merged.extend(self.merge_sources(judge, key=key))
+                continue
+            if isinstance(name, dict | list):
+                message = "a key must be a single value, not a mapping or a list"
+                self.problems.append(self._problem(here, judge, message))
+                self.value(None, judge, key=key)
+                continue
+            if not isinstance(name, str | int):
+                name = str(name)
+            if name in seen:
+                message = f"key given twice (first at line {seen[name].line})"
+                self.problems.append(self._problem(here, (*path, name), message))
+                self.value(None, (*judge, name), key=key)
+                continue
+            seen[name] = here
+            child = (*path, name)
+            value = self.value(child, child if judge is path else (*judge, name), key=key)
+            if document.complete or len(path) < 2 or isinstance(value, dict | list):
+                document.keys[(*path, name)] = here
+            result[name] = value
+            if name == "variables" and not judge and not key and isinstance(value, list):
+                declared = {v for v in value if isinstance(v, str)}
+                self.declared |= declared
+                self.declares |= declared
+        self.loader.get_event()
+        for source in merged:
+            for name, value in source.items():
+                result.setdefault(name, value)
+        return result
+
+    def merge_sources(self, judge: PathKey, *, key: bool) -> list[dict[Any, Any]]:
+        """`<<: *base` or `<<: [*a, *b]`: mappings whose keys fill in the ones not given (read
+        as the mapping they fill in)."""
+        start = self.loader.peek_event()
+        if isinstance(start, yaml.SequenceStartEvent):
+            self.loader.get_event()
+            self.expect_tag(start, _SEQ_TAGS, "a list")
+            if start.anchor is not None:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    "an anchor on a list of merge keys is not supported",
+                    start.start_mark,
+                )
+            sources = []
+            while not self.loader.check_event(yaml.SequenceEndEvent):
+                sources.append(self.value(None, judge, key=key))
+            self.loader.get_event()
+        else:
+            sources = [self.value(None, judge, key=key)]
+        if not all(isinstance(s, dict) for s in sources):
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                "a merge key (<<) takes a mapping or a list of mappings",
+                start.start_mark,
+            )
+        return sources
+
+    def sequence(self, path: PathKey, judge: PathKey, *, key: bool) -> list[Any]:
+        """A list's items, each at its index."""
+        result: list[Any] = []
+        while not self.loader.check_event(yaml.SequenceEndEvent):
+            child = (*path, len(result))
+            result.append(
+                self.value(child, child if judge is path else (*judge, len(result)), key=key)
+            )
+        self.loader.get_event()
+        return result
+
+    def expand(self, value: str, path: PathKey, where: Position, *, key: bool) -> str:
+        """`${VAR}` and `$$` in a string written at `path`, by the rules of `configtrust`."""
+        read_secret = False
+
+        def replace(match: re.Match[str]) -> str:
+            nonlocal read_secret
+            if match.group(0) == "$$":
+                return "$"
+            name = match.group(1)
+            rule = variable_rule(name, path, key=key)
+            if rule in ("denied", "secret_name"):
+                message = denied_message(name) if rule == "denied" else secret_name_message(name)
+                self.problems.append(self._problem(where, path, message))
+                return ""
+            if rule == "declared" and name not in self.declared:
+                problem = self._problem(where, path, undeclared_message(name))
+                self.undeclared.append((name, problem))
+                return ""
+            if name not in self.env:
+                message = f"environment variable ${{{name}}} is not defined"
+                self.problems.append(self._problem(where, path, message))
+                return ""
+            read_secret = read_secret or rule == "any"
+            return self.env[name]
+
+        expanded = _ENV_REFERENCE.sub(replace, value)
+        if read_secret:
+            self.secret_paths.append(path)
+        return expanded
+
+
+_MERGE = object()

@@ -1,0 +1,170 @@
+"""Time: which zone a code's times are in, recurring windows, and when a change falls due.
+
+A code's window is turned into UTC with the device's zone (config, then provider, then
+`settings.timezone`). Recurring schedules are expanded in local wall-clock time, so a weekly
+10:00 cleaner stays 10:00 across DST. Lead times follow the seeds: a lock that schedules natively
+is programmed 72 h ahead; otherwise the code goes on 30 minutes before it starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from croniter import croniter
+
+from reconciler.core.models import Capabilities, CodeSpec, DesiredCode, DesiredDevice, SourceRef
+from reconciler.core.rules import offline_rounding
+from reconciler.core.settings import Settings
+
+ONE_TIME_VALIDITY = timedelta(hours=24)
+
+
+def device_zone(device: DesiredDevice, capabilities: Capabilities, settings: Settings) -> ZoneInfo:
+    """The zone for times written without an offset: config, then provider, then settings."""
+    return ZoneInfo(device.timezone or capabilities.timezone or settings.timezone)
+
+
+def to_utc(moment: datetime, zone: ZoneInfo) -> datetime:
+    """A config time in UTC; a naive one is read as wall-clock time in `zone`."""
+    if moment.tzinfo is None:
+        moment = _localize(moment, zone)
+    return moment.astimezone(UTC)
+
+
+def _localize(wall: datetime, zone: ZoneInfo) -> datetime:
+    """Attach `zone` to a wall-clock time, choosing one instant for every wall time.
+
+    A wall time that occurs twice (fall back) is the first one (fold=0), so a window is never
+    doubled. One that never occurs (spring forward) is shifted later by the length of the gap
+    (02:30 becomes 03:30), the instant the clock would have shown it had it not jumped; this is
+    PEP 495's fold=0 reading and what java.time does.
+    """
+    aware = wall.replace(tzinfo=zone, fold=0)
+    instant = aware.astimezone(UTC)
+    if instant.astimezone(zone).replace(tzinfo=None) != aware.replace(tzinfo=None):
+        aware = instant.astimezone(zone)  # in a gap: the real time at that instant
+    return aware
+
+
+@dataclass(frozen=True)
+class Target:
+    """One code the config wants on a lock, resolved to UTC: an occurrence of a schedule, or
+    the code itself. `program_at` is when it should be put on the lock (None: any time)."""
+
+    code: DesiredCode
+    spec: CodeSpec = field(repr=False)
+    occurrence: datetime | None = None
+    program_at: datetime | None = None
+
+    @property
+    def source(self) -> SourceRef | None:
+        """The config line this target came from."""
+        return self.code.source
+
+
+def occurrences(
+    code: DesiredCode, zone: ZoneInfo, *, now: datetime, horizon: timedelta
+) -> list[tuple[datetime, datetime]]:
+    """The (start, end) windows in UTC of a recurring code that end after `now` and start
+    before `now + horizon`, oldest first.
+
+    The cron runs on local wall-clock time (the schedule's own zone, else `zone`), so a
+    `0 10 * * TUE` cleaner starts at 10:00 local all year and its UTC time moves with DST.
+    Choices, so that a plan never surprises the person who booked the window:
+
+    - A start that does not exist (the hour a spring-forward jump skips) is shifted later by
+      the length of the gap, as PEP 495 and java.time do (02:30 becomes 03:30). If the cron
+      also fires at that later time (`*/30 * * * *`), the two are one occurrence, not two.
+    - A start that exists twice (the hour a fall-back repeats) is taken once, the first time
+      (fold=0): the lock gets one window, not two.
+    - The duration is wall-clock time: a 4 h window booked 10:00 ends at 14:00 local, even
+      when DST changes inside it (the window is then 3 h or 5 h of real time). An end that
+      falls in a gap is shifted later in the same way as a start.
+    """
+    assert code.schedule is not None
+    schedule = code.schedule
+    local_zone = ZoneInfo(schedule.timezone) if schedule.timezone else zone
+    # Start a day early: the duration is wall-clock time, so `now - duration` in UTC can be up
+    # to a DST shift later than the start of a window still open now (a window begun before a
+    # fall-back ends an hour later in UTC). Windows already over are filtered out below.
+    since = now - schedule.duration - timedelta(days=1)
+    iterator = croniter(schedule.cron, since.astimezone(local_zone).replace(tzinfo=None))
+    until = now + horizon
+    windows: list[tuple[datetime, datetime]] = []
+    last_start: datetime | None = None
+    while True:
+        local_start = _localize(iterator.get_next(datetime), local_zone)
+        start = local_start.astimezone(UTC)
+        if start >= until:
+            return windows
+        if last_start is not None and start <= last_start:
+            continue  # a skipped wall time shifted onto one the cron also names
+        last_start = start
+        local_end = _localize(local_start.replace(tzinfo=None) + schedule.duration, local_zone)
+        end = local_end.astimezone(UTC)
+        if end > now:
+            windows.append((start, end))
+
+
+def lead_time(code: DesiredCode, capabilities: Capabilities, settings: Settings) -> timedelta:
+    """How long before its start a time-bound code is put on the lock."""
+    native = capabilities.native_scheduling and code.prefer_native_scheduling is not False
+    return settings.native_lead if native else settings.jit_lead
+
+
+def targets(
+    device: DesiredDevice,
+    capabilities: Capabilities,
+    settings: Settings,
+    *,
+    now: datetime,
+) -> list[Target]:
+    """Every code the device should hold or will hold within the horizon, in UTC."""
+    zone = device_zone(device, capabilities, settings)
+    out: list[Target] = []
+    for code in device.codes:
+        if code.schedule is not None:
+            previous_end: datetime | None = None
+            for start, end in occurrences(code, zone, now=now, horizon=settings.horizon):
+                target = _target(code, start, end, capabilities, settings, zone, occurrence=start)
+                if previous_end and target.program_at and target.program_at < previous_end:
+                    # One PIN cannot be on a lock twice: the next occurrence waits its turn.
+                    target = replace(target, program_at=previous_end)
+                out.append(target)
+                previous_end = end
+            continue
+        start = to_utc(code.starts_at, zone) if code.starts_at else None
+        end = to_utc(code.ends_at, zone) if code.ends_at else None
+        if code.one_time_use and start is not None:
+            end = start + ONE_TIME_VALIDITY
+        out.append(_target(code, start, end, capabilities, settings, zone))
+    return out
+
+
+def _target(
+    code: DesiredCode,
+    start: datetime | None,
+    end: datetime | None,
+    capabilities: Capabilities,
+    settings: Settings,
+    zone: ZoneInfo,
+    *,
+    occurrence: datetime | None = None,
+) -> Target:
+    spec = CodeSpec(
+        name=code.name,
+        code=code.code,
+        starts_at=start,
+        ends_at=end,
+        offline=code.offline,
+        one_time_use=code.one_time_use,
+        prefer_native_scheduling=code.prefer_native_scheduling,
+    )
+    if code.offline and not code.one_time_use and start is not None and end is not None:
+        spec = replace(spec, time_rounding=offline_rounding(spec, zone))
+    program_at = None
+    if start is not None and end is not None and not code.offline and settings.send_at_lead_time:
+        program_at = start - lead_time(code, capabilities, settings)
+    return Target(code=code, spec=spec, occurrence=occurrence, program_at=program_at)

@@ -1,0 +1,259 @@
+"""The journal: a SQLite record of every apply, and of what we last wrote to each code.
+
+Each change is written before it is sent and its outcome after, so an apply killed halfway
+leaves a record of what it was doing. Alongside, each code we wrote keeps a keyed fingerprint
+of its values (PIN and window): when the lock later reports other values, someone changed the
+code behind our back (`modified_externally`), which a config edit alone cannot cause. No PIN is
+ever stored: fingerprints are HMACs with a key kept outside the database (`journal.key`, mode
+0600, or `ACCESSCODES_JOURNAL_KEY`; at least 32 bytes), so the database alone does not reveal
+a PIN. The state folder is 0700 and the database (with its -wal and -shm files) 0600.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from reconciler.core.errors import UsageError
+from reconciler.core.models import AccessCodeId, DeviceId, WrittenCode
+from reconciler.core.plan import Change, iso
+from reconciler.state.privatefile import FILE_MODE, create_private, private_dir, tighten_file
+
+MIN_KEY_BYTES = 32
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    actor TEXT NOT NULL,
+    command TEXT NOT NULL,
+    plan_checksum TEXT,
+    outcome TEXT NOT NULL DEFAULT 'running'
+);
+CREATE TABLE IF NOT EXISTS changes (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    at TEXT NOT NULL,
+    device TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    occurrence TEXT,
+    action TEXT NOT NULL,
+    access_code_id TEXT,
+    status TEXT NOT NULL DEFAULT 'sending',
+    error_code TEXT,
+    message TEXT
+);
+CREATE TABLE IF NOT EXISTS written (
+    access_code_id TEXT PRIMARY KEY,
+    device_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    written_at TEXT NOT NULL,
+    ends_at TEXT
+);
+"""
+
+
+def actor() -> str:
+    """Who is applying: the CI's actor when in CI, else the local user."""
+    if os.environ.get("GITHUB_ACTOR"):
+        return f"ci:{os.environ['GITHUB_ACTOR']}"
+    if os.environ.get("CI"):
+        return "ci"
+    return os.environ.get("USER") or os.environ.get("USERNAME") or "unknown"
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    """One change of one run, as `accesscodes history` prints it."""
+
+    run_id: int
+    started_at: str
+    actor: str
+    command: str
+    plan_checksum: str | None
+    run_outcome: str
+    at: str | None
+    device: str | None
+    name: str | None
+    action: str | None
+    status: str | None
+    error_code: str | None
+
+
+class Journal:
+    """The state database of one config (default `.accesscodes/state.db` beside it)."""
+
+    def __init__(self, path: Path, *, key: bytes | None = None) -> None:
+        self.path = path
+        private_dir(path.parent)
+        # SQLite creates its files with the umask's mode (0644), and its -wal and -shm files
+        # with the database's: so the database is made 0600 before SQLite opens it.
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE))
+        tighten_file(path)
+        self._db = sqlite3.connect(path, isolation_level=None, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(SCHEMA)
+        for suffix in ("-wal", "-shm"):
+            tighten_file(path.with_name(path.name + suffix))
+        self._key = key if key is not None else load_key(path.parent / "journal.key")
+
+    def close(self) -> None:
+        """Close the database."""
+        self._db.close()
+
+    # -- fingerprints --------------------------------------------------------------------
+
+    def fingerprint(self, pin: str, starts_at: datetime | None, ends_at: datetime | None) -> str:
+        """A keyed digest of a code's values; equal values give equal fingerprints."""
+        message = f"{pin}|{iso(starts_at) or ''}|{iso(ends_at) or ''}".encode()
+        return hmac.new(self._key, message, hashlib.sha256).hexdigest()
+
+    def written(self, device_ids: list[str]) -> dict[AccessCodeId, WrittenCode]:
+        """What we last wrote to the codes of these devices."""
+        if not device_ids:
+            return {}
+        marks = ",".join("?" * len(device_ids))
+        rows = self._db.execute(
+            "SELECT access_code_id, device_id, name, fingerprint, written_at, ends_at "
+            f"FROM written WHERE device_id IN ({marks})",
+            device_ids,
+        )
+        return {
+            AccessCodeId(a): WrittenCode(
+                AccessCodeId(a), DeviceId(d), n, f, _time(w) or datetime.min, _time(e)
+            )
+            for a, d, n, f, w, e in rows
+        }
+
+    def remember(self, code: WrittenCode) -> None:
+        """Record what we just wrote to a code."""
+        self._db.execute(
+            "INSERT INTO written VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(access_code_id) DO UPDATE "
+            "SET name = excluded.name, fingerprint = excluded.fingerprint, "
+            "written_at = excluded.written_at, ends_at = excluded.ends_at",
+            (
+                code.access_code_id,
+                code.device_id,
+                code.name,
+                code.fingerprint,
+                iso(code.written_at),
+                iso(code.ends_at),
+            ),
+        )
+
+    def forget(self, access_code_id: str) -> None:
+        """A code we deleted has nothing left to compare."""
+        self._db.execute("DELETE FROM written WHERE access_code_id = ?", (access_code_id,))
+
+    # -- runs ----------------------------------------------------------------------------
+
+    def start_run(self, *, command: str, plan_checksum: str | None, now: datetime) -> int:
+        """Open a run; its outcome stays `running` if the process dies before the end."""
+        cursor = self._db.execute(
+            "INSERT INTO runs (started_at, actor, command, plan_checksum) VALUES (?, ?, ?, ?)",
+            (iso(now), actor(), command, plan_checksum),
+        )
+        return int(cursor.lastrowid or 0)
+
+    def finish_run(self, run_id: int, outcome: str, now: datetime) -> None:
+        """Close a run with `ok` or `failed`."""
+        self._db.execute(
+            "UPDATE runs SET finished_at = ?, outcome = ? WHERE id = ?", (iso(now), outcome, run_id)
+        )
+
+    def before_send(self, run_id: int, change: Change, now: datetime) -> int:
+        """Write a change down before it goes to the provider."""
+        cursor = self._db.execute(
+            "INSERT INTO changes (run_id, at, device, device_id, name, occurrence, action, "
+            "access_code_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                run_id,
+                iso(now),
+                change.device,
+                change.device_id,
+                change.name,
+                iso(change.occurrence),
+                str(change.action),
+                change.access_code_id,
+            ),
+        )
+        return int(cursor.lastrowid or 0)
+
+    def after_send(
+        self,
+        change_id: int,
+        *,
+        status: str,
+        access_code_id: str | None,
+        error_code: str | None,
+        message: str,
+    ) -> None:
+        """Write down how a change went: `status` is the applier's outcome state (ok, pending,
+        failed, unknown, skipped); messages are already free of PINs."""
+        self._db.execute(
+            "UPDATE changes SET status = ?, access_code_id = COALESCE(?, access_code_id), "
+            "error_code = ?, message = ? WHERE id = ?",
+            (status, access_code_id, error_code, message, change_id),
+        )
+
+    def history(self, limit: int = 20) -> list[HistoryRow]:
+        """The last `limit` runs with their changes, newest first."""
+        rows = self._db.execute(
+            "SELECT r.id, r.started_at, r.actor, r.command, r.plan_checksum, r.outcome, "
+            "c.at, c.device, c.name, c.action, c.status, c.error_code FROM "
+            "(SELECT * FROM runs ORDER BY id DESC LIMIT ?) r "
+            "LEFT JOIN changes c ON c.run_id = r.id ORDER BY r.id DESC, c.id",
+            (limit,),
+        )
+        return [HistoryRow(*row) for row in rows]
+
+
+def _time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+
+
+def load_key(path: Path) -> bytes:
+    """The journal key, which keys fingerprints (and plan seals): `ACCESSCODES_JOURNAL_KEY`,
+    else the file at `path`, else a new random key written there (mode 0600, whole or not at
+    all; a key another process wrote first wins). A key under 32 bytes is refused: an HMAC
+    key that short could be guessed, and a half-written file must not pass for one."""
+    from_env = os.environ.get("ACCESSCODES_JOURNAL_KEY")
+    if from_env:
+        return _long_enough(from_env.encode(), "ACCESSCODES_JOURNAL_KEY")
+    try:
+        key = path.read_bytes()
+    except FileNotFoundError:
+        private_dir(path.parent)
+        key = create_private(path, secrets.token_bytes(MIN_KEY_BYTES))
+    tighten_file(path)
+    return _long_enough(key, str(path))
+
+
+def _long_enough(key: bytes, source: str) -> bytes:
+    if len(key) < MIN_KEY_BYTES:
+        raise UsageError(
+            f"the journal key in {source} is {len(key)} bytes; it must be at least "
+            f"{MIN_KEY_BYTES} (e.g. `openssl rand -hex 32`). Nothing was done with it."
+        )
+    return key
+
+
+@contextmanager
+def open_journal(path: Path) -> Iterator[Journal]:
+    """A journal closed on exit."""
+    journal = Journal(path)
+    try:
+        yield journal
+    finally:
+        journal.close()
