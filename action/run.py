@@ -8,6 +8,10 @@ Inputs come as `INPUT_*` environment variables (action.yml passes them explicitl
 untrusted input is never interpolated into a shell). The CLI masks every PIN in its output
 and in `--out` files; this script only ever forwards that masked output.
 
+On a pull request, the plan's comment also says what the change does to the desired state
+(who may open which door, when), from the config at the base commit and as checked out
+(`reconciler/config/desiredchange.py`); a base that cannot be loaded is a one-line note.
+
 Exit codes: 0 ok; 1 error, refused apply or failed change; 2 drift found (`drift` with
 `fail-on-drift: true`, the default).
 """
@@ -54,6 +58,7 @@ class PlanRun:
     error: str
     plan: dict[str, Any] | None
     plan_file: Path
+    desired: str = ""  # markdown: what the change does to the desired state (pull requests)
 
 
 def env(name: str, default: str = "") -> str:
@@ -140,7 +145,7 @@ def plan_body(run: PlanRun, config: str, limit: int, where: str) -> str:
     checksum = run.plan["checksum"]
     head = (
         f"{marker(config)}\n### accesscodes plan: `{config}`\n\n"
-        f"**{headline(run.plan)}.** Checksum `{checksum}`\n\n"
+        f"**{headline(run.plan)}.** Checksum `{checksum}`\n\n{run.desired}"
     )
     if run.markdown.count("\n") <= INLINE_LINES:
         return cut(head + run.markdown, limit, where)
@@ -150,14 +155,49 @@ def plan_body(run: PlanRun, config: str, limit: int, where: str) -> str:
     return head + opening + cut(run.markdown, budget, where) + closing
 
 
-def pr_number() -> int | None:
-    """The pull request's number from the event payload; None outside a pull request."""
+def event() -> dict[str, Any]:
+    """The event payload (`GITHUB_EVENT_PATH`); empty when there is none."""
     path = env("GITHUB_EVENT_PATH")
     if not path or not Path(path).exists():
-        return None
-    event = json.loads(Path(path).read_text())
-    number = (event.get("pull_request") or {}).get("number") or event.get("number")
+        return {}
+    payload = json.loads(Path(path).read_text())
+    return payload if isinstance(payload, dict) else {}
+
+
+def pr_number() -> int | None:
+    """The pull request's number from the event payload; None outside a pull request."""
+    payload = event()
+    number = (payload.get("pull_request") or {}).get("number") or payload.get("number")
     return int(number) if number else None
+
+
+def base_commit() -> str | None:
+    """The pull request's base: the event's `pull_request.base.sha`, else `GITHUB_BASE_REF`
+    (as `origin/<ref>`); None outside a pull request."""
+    sha = ((event().get("pull_request") or {}).get("base") or {}).get("sha")
+    if isinstance(sha, str) and sha:
+        return sha
+    ref = env("GITHUB_BASE_REF")
+    return f"origin/{ref}" if ref else None
+
+
+def desired_section(config: str) -> str:
+    """Markdown: what the change does to the desired state, against the base commit; a
+    one-line note when the base cannot be loaded; nothing outside a pull request. Never an
+    error: the plan is the job, this is a reading aid."""
+    commit = base_commit()
+    if commit is None:
+        return ""
+    title = "#### What this change does to the desired state\n\n"
+    try:
+        from reconciler.config import desiredchange
+
+        try:
+            return title + desiredchange.markdown(commit, Path(config))
+        except desiredchange.BaseUnavailable as exc:
+            return f"{title}_Not shown: {exc}._\n\n"
+    except Exception as exc:  # a reading aid must not fail the plan job
+        return f"{title}_Not shown: it could not be worked out ({type(exc).__name__})._\n\n"
 
 
 def upsert_comment(body: str, number: int) -> str:
@@ -196,6 +236,8 @@ def cmd_plan(config: str) -> int:
     """Plan; summary and sticky PR comment get the plan; outputs has-changes, checksum."""
     run = run_plan(config)
     print(run.markdown or run.error)
+    if run.plan is not None:
+        run.desired = desired_section(config)
     write_summary(plan_body(run, config, SUMMARY_CHARS, "job summary"))
     if run.plan is not None:
         set_output("has-changes", str(run.code == 2).lower())

@@ -253,8 +253,8 @@ def test_a_plan_that_moved_is_refused_naming_each_code_whose_action_changed() ->
         check_saved(saved(reviewed), moved, ttl=TTL)
     assert str(refused.value) == (
         "the locks or the config changed since the plan was saved: the plan now differs from "
-        "the reviewed one (door / Ann: create → delete; door / Ben: noop → none; "
-        "door / Cal: none → create); plan again"
+        "the reviewed one (door / Ann: action create -> delete; door / Ben: no longer planned; "
+        "door / Cal: not in the reviewed plan); plan again"
     )
 
 
@@ -265,14 +265,16 @@ def test_a_moved_plan_names_at_most_five_codes_and_a_pin_change_alone_is_caught(
     )
     with pytest.raises(PlanRefused) as refused:
         check_saved(saved(reviewed), many, ttl=TTL)
-    assert str(refused.value).count("none → create") == 5
+    assert str(refused.value).count(": not in the reviewed plan") == 5
+    assert str(refused.value).endswith("; and 2 more); plan again")
     pinned = Plan(now=NOW, changes=(change(Action.CREATE, "Ann", "736194"),), pin_key=b"k")
     repinned = Plan(now=NOW, changes=(change(Action.CREATE, "Ann", "482913"),), pin_key=b"k")
     with pytest.raises(PlanRefused) as refused:
         check_saved(saved(pinned), repinned, ttl=TTL)
     assert str(refused.value) == (
         "the locks or the config changed since the plan was saved: the plan now differs from "
-        "the reviewed one; plan again"
+        "the reviewed one (the PIN changed: no field of the plan differs, only its checksum); "
+        "plan again"
     )
 
 
@@ -319,8 +321,9 @@ def test_a_moved_plan_tells_occurrences_apart_and_a_one_off_turned_recurring() -
         check_saved(saved(reviewed), moved, ttl=TTL)
     assert str(refused.value) == (
         "the locks or the config changed since the plan was saved: the plan now differs from "
-        "the reviewed one (door / Cleaner: create → noop; door / Tenant: none → create; "
-        "door / Tenant: create → none); plan again"
+        "the reviewed one (door / Cleaner (2026-12-01T15:00:00Z): action create -> noop; "
+        "door / Tenant: no longer planned; "
+        "door / Tenant (2026-11-24T15:00:00Z): not in the reviewed plan); plan again"
     )
 
 
@@ -341,4 +344,4 @@ def test_a_saved_plan_without_changes_is_refused_not_a_crash() -> None:
     bare = {"format_version": 1, "now": "2026-11-23T15:00:00Z", "checksum": "sha256:0"}
     with pytest.raises(PlanRefused) as refused:
         check_saved(bare, fresh, ttl=TTL)
-    assert "(door / Ann: none → create)" in str(refused.value)
+    assert "(door / Ann: not in the reviewed plan)" in str(refused.value)

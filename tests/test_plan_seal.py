@@ -60,7 +60,11 @@ def test_a_now_moved_forward_to_dodge_the_ttl_is_refused_as_edited(
     edit(tmp_path / "reviewed.json", lambda data: data.update(now=LATER))
     result = cli("apply", "reviewed.json", "--now", LATER)
     assert result.code == 1
-    assert "the plan file was edited after it was written" in result.err
+    assert result.err.splitlines()[-1] == (
+        "Error: the plan file was edited after it was written, or it was sealed with another "
+        "plan key: its seal does not match, and no field but its now and checksum differs "
+        "from the plan made now; plan again"
+    )
     assert not (tmp_path / ".accesscodes" / "sim.json").exists()  # nothing applied
 
 
@@ -71,8 +75,59 @@ def test_a_change_renamed_in_the_file_is_refused_as_edited(
     edit(plan_file, lambda data: data["changes"][0].update(name="Mallory"))
     result = cli("apply", "-c", str(quickstart), str(plan_file), "--now", NOW)
     assert result.code == 1
-    assert "the plan file was edited after it was written" in result.err
+    assert result.err.splitlines()[-1] == (
+        "Error: the plan file was edited after it was written (its seal does not match): "
+        "changes[0].name differs ('Mallory' in the file, 'Alice (resident)' planned now); "
+        "plan again"
+    )
     assert not (quickstart / ".accesscodes" / "sim.json").exists()
+
+
+def test_the_first_edited_field_is_named_in_the_files_order(
+    cli: CliRunner, quickstart: Path
+) -> None:
+    plan_file = saved_plan(cli, quickstart)
+
+    def two_edits(data: dict[str, Any]) -> None:
+        data["changes"][1]["after"]["ends_at"] = "2026-12-05T16:00:00Z"
+        data["changes"][3]["due_at"] = None  # a deferred create made due now
+        data["summary"]["deferred"] = 0
+
+    edit(plan_file, two_edits)
+    result = cli("apply", "-c", str(quickstart), str(plan_file), "--now", NOW)
+    assert result.code == 1
+    assert "changes[1].after.ends_at differs ('2026-12-05T16:00:00Z' in the file, " in result.err
+    assert "'2026-12-04T16:00:00Z' planned now)" in result.err
+    assert not (quickstart / ".accesscodes" / "sim.json").exists()
+
+
+def test_a_pin_written_into_the_file_is_not_repeated(cli: CliRunner, quickstart: Path) -> None:
+    plan_file = saved_plan(cli, quickstart)
+    edit(plan_file, lambda data: data["changes"][0]["after"].update(code="905172"))
+    result = cli("apply", "-c", str(quickstart), str(plan_file), "--now", NOW)
+    assert result.code == 1
+    hidden = "changes[0].after.code differs (a hidden value in the file, '****' planned now)"
+    assert hidden in result.err
+    assert "905172" not in result.output
+
+
+def test_a_change_added_to_the_file_is_named_whole_with_pins_masked(
+    cli: CliRunner, quickstart: Path
+) -> None:
+    plan_file = saved_plan(cli, quickstart)
+
+    def smuggle(data: dict[str, Any]) -> None:
+        extra = json.loads(json.dumps(data["changes"][0]))
+        extra.update(name="Mallory")
+        extra["after"]["code"] = "905172"
+        data["changes"].append(extra)
+
+    edit(plan_file, smuggle)
+    result = cli("apply", "-c", str(quickstart), str(plan_file), "--now", NOW)
+    assert result.code == 1
+    assert 'changes[7] differs ({"action":"create",' in result.err
+    assert "in the file, nothing planned now)" in result.err
+    assert "905172" not in result.output
 
 
 def test_a_plan_file_without_a_seal_is_refused(cli: CliRunner, quickstart: Path) -> None:

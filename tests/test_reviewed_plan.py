@@ -46,7 +46,7 @@ def test_a_saved_plan_is_refused_when_the_locks_moved(cli: CliRunner, tmp_path: 
         refused = cli("apply", "reviewed.json", env=fake.env)
         assert refused.code == 1
         assert "changed since the plan was saved" in refused.err
-        assert "front / Alice: noop → update" in refused.err
+        assert "front / Alice: action noop -> update" in refused.err
         bob = next(
             c for c in fake.list_codes("august_device_1", managed=True) if c["name"] == "Bob"
         )

@@ -112,3 +112,16 @@ def test_a_recurring_window_of_several_days_open_now_is_included() -> None:
     assert windows == [
         (datetime(2026, 11, 21, 12, tzinfo=UTC), datetime(2026, 11, 24, 12, tzinfo=UTC))
     ]
+
+
+def test_a_recurring_offline_code_is_rounded_in_the_locks_zone_across_dst() -> None:
+    # 30 days from 10:00 local on 28 March: 10:00 local again (daily-bound), although in UTC
+    # the end is an hour earlier in the day (Europe/Paris moves to summer time on 29 March).
+    monthly = Schedule("0 10 28 * *", timedelta(days=30))
+    code = DesiredCode(DOOR, "Tenant", offline=True, schedule=monthly)
+    paris = DesiredDevice(DOOR, DeviceId("lock_door"), codes=(code,), timezone="Europe/Paris")
+    found = targets(paris, CAPS, Settings(), now=datetime(2026, 3, 25, tzinfo=UTC))
+    march = datetime(2026, 3, 28, 9, tzinfo=UTC)  # 10:00 in Paris, still winter time
+    (first,) = [t for t in found if t.occurrence == march]
+    assert first.spec.ends_at == datetime(2026, 4, 27, 8, tzinfo=UTC)
+    assert first.spec.time_rounding == "1d"

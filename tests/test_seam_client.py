@@ -110,7 +110,7 @@ def test_429_and_5xx_are_retried_honouring_retry_after(server: Scripted) -> None
 
 def test_retries_are_bounded(server: Scripted) -> None:
     server.script = [(503, {}, None)] * 3
-    with pytest.raises(TemporaryProviderError):
+    with pytest.raises(TemporaryProviderError, match="HTTP 503"):
         call(server.url, delays=[], attempts=3)
     assert server.calls == 3
 
@@ -130,7 +130,7 @@ def test_errors_that_cannot_pass_are_not_retried(server: Scripted) -> None:
         ),
         (401, {}, {"error": {"type": "unauthorized", "message": "bad key"}}),
     ]
-    with pytest.raises(NotFoundError):
+    with pytest.raises(NotFoundError, match="no such device"):
         call(server.url, delays=[])
     with pytest.raises(InvalidInputError) as duplicate:
         call(server.url, delays=[])

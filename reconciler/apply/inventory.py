@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from reconciler.core.errors import ProviderError
 from reconciler.core.models import DeviceId, LiveCode, LiveDevice
@@ -20,10 +20,15 @@ _DIGITS = re.compile(r"(?<![\w-])\d{4,}(?![\w-])")
 
 
 async def read_live(
-    provider: Provider, device_ids: Sequence[DeviceId], *, concurrency: int
+    provider: Provider,
+    device_ids: Sequence[DeviceId],
+    *,
+    concurrency: int,
+    on_read: Callable[[], None] | None = None,
 ) -> dict[DeviceId, LiveDevice]:
     """Every listed device the provider knows, with its managed and unmanaged codes, or with
-    why its codes could not be read."""
+    why its codes could not be read. `on_read` is called once per device read (or failed to
+    read), for a progress bar."""
     devices = await provider.list_devices(list(dict.fromkeys(device_ids)))
     gate = asyncio.Semaphore(concurrency)
 
@@ -33,6 +38,9 @@ async def read_live(
                 return await provider.list_codes(device_id)
             except ProviderError as exc:
                 return _masked(str(exc) or type(exc).__name__)
+            finally:
+                if on_read is not None:
+                    on_read()
 
     listings = await asyncio.gather(*(one(d.device_id) for d in devices))
     live = {}

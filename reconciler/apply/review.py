@@ -11,11 +11,19 @@ while the checksum itself reveals nothing.
 The checksum covers the plan's content only, not its `now`: the GitHub Action compares a pull
 request's checksum with a later re-plan. So the file also carries a `seal`, an HMAC-SHA256
 (`hmac-sha256:<hex>`) with the plan key over the canonical JSON (sorted keys, compact) of every
-other field of the file. `apply FILE` checks the seal before anything else: a file without one
+other field of the file. `apply FILE` checks the seal before it trusts the file: a file without one
 (not written by `plan --out`, or by an older version) or whose seal does not match (edited
 after it was written, e.g. a `now` moved forward to dodge the TTL or the schedule checks) is
 refused. Only then are its `now` (for the TTL) and its checksum trusted. `plan --out` creates
 the journal key when there is no plan key yet, so every plan file is sealed.
+
+Refusals say what moved (plandiff.py): a stale plan names each code and field that differs
+from the plan made now (`front-door / Guest Bob: after.ends_at A -> B`, or that only a PIN
+changed); an edited file names the first field that differs from the plan made now. That needs
+the fresh plan, so `check_seal` refuses a file without a seal (or without a key to check it)
+at once, before the locks are read, and a seal that does not match is refused by
+`check_saved`, first thing, before the file's `now` or checksum is looked at; both run before
+anything is applied.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from reconciler.apply.plandiff import capped, first_edit, moved_since_review, order_moved
 from reconciler.core.errors import PlanRefused, UsageError
 from reconciler.core.plan import FORMAT_VERSION, Plan
 
@@ -66,8 +75,10 @@ def sealed(data: dict[str, Any], key: bytes) -> dict[str, Any]:
     return {**data, "seal": seal(data, key)}
 
 
-def check_seal(saved: dict[str, Any], path: Path, key: bytes | None) -> None:
-    """Refuse a plan file that `plan --out` did not write, or that was edited since."""
+def check_seal(saved: dict[str, Any], path: Path, key: bytes | None) -> bool:
+    """Refuse a plan file that `plan --out` did not write, or whose seal cannot be checked
+    here. Returns whether the seal matches: one that does not is refused by `check_saved`,
+    which has the plan made now to name the field that was edited."""
     given = saved.get("seal")
     if not isinstance(given, str) or not given.startswith(SEAL_PREFIX):
         raise PlanRefused(
@@ -79,11 +90,29 @@ def check_seal(saved: dict[str, Any], path: Path, key: bytes | None) -> None:
             f"cannot check the seal of {path}: no plan key ({KEY_SOURCES}) here; "
             "apply where the plan was made, or plan again"
         )
-    if not hmac.compare_digest(given, seal(saved, key)):
+    return hmac.compare_digest(given, seal(saved, key))
+
+
+def refuse_if_edited(saved: dict[str, Any], fresh: Plan) -> None:
+    """Refuse a plan file whose seal does not match, naming the first field where it differs
+    from the plan made now (its `now`, checksum and seal left out: they differ anyway). With
+    no such field, the seal alone says it: edited there, or sealed with another plan key."""
+    given = saved.get("seal")
+    if not isinstance(given, str) or fresh.pin_key is None:
+        return  # `check_seal` refused the file already: no seal, or no key to check it
+    if hmac.compare_digest(given, seal(saved, fresh.pin_key)):
+        return
+    edited = first_edit(saved, fresh.to_data(), skip=("now", "checksum", "seal"))
+    if edited is not None:
         raise PlanRefused(
-            f"the plan file was edited after it was written ({path}: its seal does not match), "
-            "or it was sealed with another plan key: plan again"
+            f"the plan file was edited after it was written (its seal does not match): "
+            f"{edited}; plan again"
         )
+    raise PlanRefused(
+        "the plan file was edited after it was written, or it was sealed with another plan "
+        "key: its seal does not match, and no field but its now and checksum differs from "
+        "the plan made now; plan again"
+    )
 
 
 def read_saved(path: Path) -> dict[str, Any]:
@@ -103,7 +132,9 @@ def read_saved(path: Path) -> dict[str, Any]:
 
 def check_saved(saved: dict[str, Any], fresh: Plan, *, ttl: timedelta) -> None:
     """Refuse unless `fresh` (planned now) is the plan that was saved and reviewed. `saved`
-    must have passed `check_seal`: its `now` is trusted here."""
+    must have passed `check_seal`; its seal is matched first (`refuse_if_edited`), and only
+    then is its `now` trusted."""
+    refuse_if_edited(saved, fresh)
     planned_at = datetime.fromisoformat(str(saved["now"]).replace("Z", "+00:00"))
     age = fresh.now - planned_at
     if age > ttl:
@@ -119,25 +150,23 @@ def check_saved(saved: dict[str, Any], fresh: Plan, *, ttl: timedelta) -> None:
                 f"({change['device']} / {change['name']} fell due at {due}): plan again"
             )
     if saved["checksum"] != fresh.checksum:
-        moved = _differences(saved, fresh)
-        detail = f" ({'; '.join(moved)})" if moved else ""
+        moved = "; ".join(capped(_differences(saved, fresh)))
         raise PlanRefused(
             "the locks or the config changed since the plan was saved: the plan now differs "
-            f"from the reviewed one{detail}; plan again"
+            f"from the reviewed one ({moved}); plan again"
         )
 
 
 def _differences(saved: dict[str, Any], fresh: Plan) -> list[str]:
-    def keyed(changes: list[dict[str, Any]]) -> dict[tuple[str, str, Any], str]:
-        return {(c["device"], c["name"], c.get("occurrence")): c["action"] for c in changes}
-
-    before = keyed(saved.get("changes", []))
-    after = keyed(fresh.to_data()["changes"])
-    out = []
-    for key in sorted(set(before) | set(after), key=str):
-        if before.get(key) != after.get(key):
-            out.append(f"{key[0]} / {key[1]}: {before.get(key, 'none')} → {after.get(key, 'none')}")
-    return out[:5]
+    """What moved since review, field by field; when no field did, the checksum's keyed
+    digest of the PINs did: a PIN changed (the plan holds none, so it cannot say whose)."""
+    data = fresh.to_data()
+    moved = moved_since_review(saved, data)
+    if moved:
+        return moved
+    if order_moved(saved, data):
+        return ["the same changes, in another order"]
+    return ["the PIN changed: no field of the plan differs, only its checksum"]
 
 
 def _hours(span: timedelta) -> str:

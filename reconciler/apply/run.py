@@ -45,11 +45,19 @@ def open_journal(config: Config, *, create: bool) -> Journal | None:
 
 
 async def plan_run(
-    config: Config, provider: Provider, *, now: datetime, journal: Journal | None = None
+    config: Config,
+    provider: Provider,
+    *,
+    now: datetime,
+    journal: Journal | None = None,
+    on_device_read: Callable[[], None] | None = None,
 ) -> PlannedRun:
-    """Read the listed devices and plan them against the config."""
+    """Read the listed devices and plan them against the config; `on_device_read` is called
+    once per device read (the CLI's progress bar)."""
     device_ids = [d.device_id for d in config.devices]
-    live = await read_live(provider, device_ids, concurrency=config.settings.concurrency)
+    live = await read_live(
+        provider, device_ids, concurrency=config.settings.concurrency, on_read=on_device_read
+    )
     last_written = None
     if journal is not None:
         last_written = LastWritten(journal.written(list(live)), journal.fingerprint)

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 from reconciler.core.errors import ConfigError, UsageError
 
@@ -48,23 +47,28 @@ async def check_devices(config: Config) -> str:
 
 
 async def timeline_command(args: argparse.Namespace, config: Config) -> int:
-    """Read only the selected locks, plan, and print the plan as a timeline (never a PIN)."""
+    """Read only the selected locks, plan, and print the plan as a timeline (never a PIN):
+    tables on a terminal, aligned plain columns elsewhere (`terminal.use_colour`)."""
     from dataclasses import replace
 
     from reconciler.apply.run import plan_run
-    from reconciler.planning.timeline import (
-        build_timeline,
+    from reconciler.cli import terminal
+    from reconciler.cli.timeline_view import (
         render_timeline_json,
         render_timeline_text,
-        select_devices,
+        timeline_renderables,
     )
+    from reconciler.planning.timeline import build_timeline, select_devices
     from reconciler.providers import make_provider
 
     fixed_now: datetime | None = args.now
     config = replace(config, devices=select_devices(config.devices, args.device))
     provider = make_provider(config, clock=lambda: fixed_now or datetime.now(UTC))
     try:
-        planned = await plan_run(config, provider, now=fixed_now or datetime.now(UTC))
+        with terminal.progress(len(config.devices), "Reading locks") as tick:
+            planned = await plan_run(
+                config, provider, now=fixed_now or datetime.now(UTC), on_device_read=tick
+            )
     finally:
         await provider.aclose()
     capabilities = {key: live.device.capabilities for key, live in planned.live.items()}
@@ -76,8 +80,14 @@ async def timeline_command(args: argparse.Namespace, config: Config) -> int:
         start=args.start,
         end=args.end,
     )
-    render = render_timeline_json if args.format == "json" else render_timeline_text
-    sys.stdout.write(render(timeline))
+    if args.format == "json":
+        sys.stdout.write(render_timeline_json(timeline))
+    else:
+        terminal.write_either(
+            sys.stdout,
+            lambda: render_timeline_text(timeline),
+            lambda: timeline_renderables(timeline),
+        )
     return EXIT_OK
 
 
@@ -144,20 +154,18 @@ async def import_command(args: argparse.Namespace) -> int:
 
 def tamper_command(config: Config, args: argparse.Namespace) -> int:
     """`sim tamper`: make a simulated lock drift, to see how plans and the controller react."""
-    from reconciler.providers import make_provider
-    from reconciler.providers.sim import SimProvider
-    from reconciler.providers.simtamper import tamper
+    from reconciler.providers import tamper_simulator
 
-    provider = make_provider(config, clock=lambda: datetime.now(UTC))
-    if not isinstance(provider, SimProvider):
-        raise UsageError("sim tamper works on the simulator only (provider kind: sim)")
-    print(tamper(provider, args.action, args.device_id, args.name, args.code))
+    print(tamper_simulator(config, args.action, args.device_id, args.name, args.code))
     return EXIT_OK
 
 
 def history_command(config: Config, limit: int) -> int:
-    """`history`: the journal's last runs and their changes (names, never PINs)."""
+    """`history`: the journal's last runs and their changes (names, never PINs): a table per
+    run on a terminal, one line per run and change elsewhere (`terminal.use_colour`)."""
     from reconciler.apply.run import open_journal
+    from reconciler.cli import terminal
+    from reconciler.cli.history_view import history_renderables, render_history_text
 
     journal = open_journal(config, create=False)
     if journal is None:
@@ -167,21 +175,7 @@ def history_command(config: Config, limit: int) -> int:
         rows = journal.history(limit)
     finally:
         journal.close()
-    run = None
-    for row in rows:
-        if row.run_id != run:
-            run = row.run_id
-            checksum = (row.plan_checksum or "")[:19]
-            print(
-                f"run {row.run_id}  {row.started_at}  {row.actor}  {row.command}  "
-                f"{row.run_outcome}  {checksum}"
-            )
-        if row.action is not None:
-            error = f" [{row.error_code}]" if row.error_code else ""
-            print(f"    {row.at}  {row.device} / {row.name}: {row.action} {row.status}{error}")
+    terminal.write_either(
+        sys.stdout, lambda: render_history_text(rows), lambda: history_renderables(rows)
+    )
     return EXIT_OK
-
-
-def colour(stream: TextIO) -> bool:
-    """Whether to colour the output: a terminal, and NO_COLOR unset."""
-    return stream.isatty() and "NO_COLOR" not in os.environ

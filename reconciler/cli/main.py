@@ -37,6 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"accesscodes {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _add_init(subparsers)
     _add_validate(subparsers)
     _add_plan_and_apply(subparsers)
     _add_import(subparsers)
@@ -60,6 +61,32 @@ def _with_config(sub: argparse.ArgumentParser) -> None:
         default=argparse.SUPPRESS,
         help="show tracebacks on errors",
     )
+
+
+def _add_init(subparsers: Subparsers) -> None:
+    """`init`: the parsing of its zone lives with the command (`reconciler.cli.init`), which
+    is imported only when it runs."""
+    init = subparsers.add_parser(
+        "init", help="write a starter config for the simulator, dated from today"
+    )
+    init.add_argument("dir", type=Path, metavar="DIR", help="the folder to write it into")
+    init.add_argument("--now", type=_parse_now, help="date it as if it were this time (ISO 8601)")
+    init.add_argument(
+        "--timezone",
+        type=_zone,
+        metavar="ZONE",
+        help="the doors' IANA time zone (default: this machine's, else UTC)",
+    )
+    init.add_argument(
+        "--force", action="store_true", help="write even if DIR already holds *.yaml files"
+    )
+    init.add_argument("--debug", action="store_true", default=argparse.SUPPRESS)
+
+
+def _zone(text: str) -> str:
+    from reconciler.cli.init import zone_argument
+
+    return zone_argument(text)
 
 
 def _add_validate(subparsers: Subparsers) -> None:
@@ -280,6 +307,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "init":
+        from reconciler.cli.init import init_command
+
+        return init_command(args)
     if args.command == "schema":
         from reconciler.config.schema import config_json_schema
 

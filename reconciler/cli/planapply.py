@@ -14,12 +14,13 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from reconciler.cli.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, colour
+from reconciler.cli import terminal
+from reconciler.cli.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
 from reconciler.core.errors import PlanRefused, UsageError
 
 if TYPE_CHECKING:
@@ -117,7 +118,14 @@ async def _plan_with_key(
     from reconciler.apply.review import pin_key, sealing_key
     from reconciler.apply.run import PlannedRun, journal_path, plan_run
 
-    planned = await plan_run(config, provider, now=args.now or datetime.now(UTC), journal=journal)
+    with terminal.progress(len(config.devices), "Reading locks") as tick:
+        planned = await plan_run(
+            config,
+            provider,
+            now=args.now or datetime.now(UTC),
+            journal=journal,
+            on_device_read=tick,
+        )
     state_dir = journal_path(config).parent
     key = sealing_key(state_dir) if args.command == "plan" and args.out else pin_key(state_dir)
     return PlannedRun(replace(planned.plan, pin_key=key), planned.live), key
@@ -126,7 +134,7 @@ async def _plan_with_key(
 def _show_plan(args: argparse.Namespace, plan: Plan, key: bytes | None) -> int:
     """`plan`: print it, and with `--out` save it masked and sealed."""
     from reconciler.apply.review import sealed
-    from reconciler.cli.render import RENDERERS, render_text
+    from reconciler.cli.render import RENDERERS, plan_lines
 
     if args.out:
         assert key is not None  # sealing_key always gives one
@@ -134,7 +142,7 @@ def _show_plan(args: argparse.Namespace, plan: Plan, key: bytes | None) -> int:
         args.out.write_text(json.dumps(masked, indent=2) + "\n", encoding="utf-8")
     data = plan.to_data(show_codes=args.show_codes)
     if args.format == "text":
-        sys.stdout.write(render_text(data, colour=colour(sys.stdout)))
+        terminal.write_lines(sys.stdout, plan_lines(data))
     else:
         sys.stdout.write(RENDERERS[args.format](data))
     if args.detailed_exitcode and plan.has_changes:
@@ -153,12 +161,10 @@ async def _apply(
     """`apply`: show the plan, check it against the saved one and the delete guards, confirm,
     carry out what is due; exit 1 on any failure or when a change stays blocked."""
     from reconciler.apply.review import check_saved
-    from reconciler.cli.render import render_text
+    from reconciler.cli.render import plan_lines
 
     plan = planned.plan
-    sys.stdout.write(
-        render_text(plan.to_data(show_codes=args.show_codes), colour=colour(sys.stdout))
-    )
+    terminal.write_lines(sys.stdout, plan_lines(plan.to_data(show_codes=args.show_codes)))
     if saved is not None:
         check_saved(saved, plan, ttl=config.settings.plan_ttl)
         print(f"The plan matches the saved one ({plan.checksum[:19]}...).")
@@ -197,14 +203,15 @@ async def _carry_out(
     fixed_now: datetime | None = args.now
     writing = journal or open_journal(config, create=True)
     try:
-        report = await apply_run(
-            config,
-            provider,
-            planned,
-            journal=writing,
-            on_outcome=print_outcome,
-            clock=lambda: fixed_now or datetime.now(UTC),
-        )
+        with terminal.progress(len(planned.plan.due()), "Writing codes") as tick:
+            report = await apply_run(
+                config,
+                provider,
+                planned,
+                journal=writing,
+                on_outcome=_printing(tick),
+                clock=lambda: fixed_now or datetime.now(UTC),
+            )
     finally:
         if journal is None and writing is not None:
             writing.close()
@@ -303,6 +310,17 @@ def print_outcome(outcome: Outcome) -> None:
     status = STATE_LABELS.get(_state(outcome), _state(outcome).upper())
     code = f" [{outcome.error_code}]" if outcome.error_code else ""
     print(f"{change.device} / {change.name}: {change.action} {status}: {outcome.message}{code}")
+
+
+def _printing(tick: Callable[[], None]) -> Callable[[Outcome], None]:
+    """One step of the progress bar (`tick`), then `print_outcome` (so the bar redrawn below
+    the line already counts it)."""
+
+    def on_outcome(outcome: Outcome) -> None:
+        tick()
+        print_outcome(outcome)
+
+    return on_outcome
 
 
 def _state(outcome: Outcome) -> str:

@@ -2,7 +2,8 @@
 
 Every renderer takes `Plan.to_data()`, where PINs are already masked (unless the user asked to
 see them), and prints changes in the order `apply` runs them. Text uses Terraform's marks:
-`+` create, `~` update, `-` delete, `!` blocked, and `>` for a write deferred until its time.
+`+` create, `~` update, `-` delete, `!` blocked, and `>` for a write deferred until its time;
+on a terminal the same lines come in Terraform's colours (`terminal.py` decides when).
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from reconciler.cli.terminal import Line, plain
+
 _MARKS = {"create": "+", "update": "~", "delete": "-", "blocked": "!", "noop": " "}
-_COLOURS = {"+": "32", "~": "33", "-": "31", "!": "35", ">": "36"}
+_STYLES = {"+": "green", "~": "yellow", "-": "red", "!": "bold red", ">": "cyan", " ": "dim"}
 
 
 def render_json(data: dict[str, Any]) -> str:
@@ -85,34 +88,53 @@ def summary_line(summary: dict[str, int]) -> str:
     )
 
 
-def render_text(data: dict[str, Any], *, colour: bool = False) -> str:
-    """A Terraform-like listing, grouped by device, noops left out."""
-
-    def paint(mark: str, text: str) -> str:
-        return f"\033[{_COLOURS[mark]}m{text}\033[0m" if colour and mark in _COLOURS else text
-
-    lines = [f"accesscodes plan at {data['now']}", ""]
+def plan_lines(data: dict[str, Any]) -> list[Line]:
+    """A Terraform-like listing, grouped by device, noops left out, as styled lines: green
+    `+` create, yellow `~` update, red `-` delete, bold red `!` blocked, cyan `>` deferred
+    (with its due time), yellow `?` drift, and the summary in bold."""
+    lines: list[Line] = [((f"accesscodes plan at {data['now']}", "bold"),), ()]
     device = None
     shown = [c for c in data["changes"] if c["action"] != "noop"]
     for change in shown:
         if change["device"] != device:
             device = change["device"]
             if len(lines) > 2:
-                lines.append("")
-            lines.append(f"{device} ({change['device_id']})")
+                lines.append(())
+            lines.append(((f"{device} ({change['device_id']})", "bold"),))
         mark = _mark(change)
         label = "deferred " + change["action"] if mark == ">" else change["action"]
-        lines.append(paint(mark, f"  {mark} {label} {change['name']}"))
-        lines.extend(f"      {detail}" for detail in _describe(change))
+        style = _STYLES[mark]
+        lines.append((("  ", ""), (f"{mark} {label} ", style), (change["name"], f"{style} bold")))
+        lines.extend((("      ", ""), (d, _detail_style(d, mark))) for d in _describe(change))
     if not shown:
-        lines.append("No changes. The locks match the config.")
+        lines.append((("No changes. The locks match the config.", "green"),))
     if data["drift"]:
-        lines += ["", "Drift:"]
+        lines += [(), (("Drift:", "bold yellow"),)]
         lines += [
-            f"  ? {d['device']} / {d['name']}: {d['kind']}: {d['detail']}" for d in data["drift"]
+            (
+                ("  ", ""),
+                (f"? {d['device']} / {d['name']}", "yellow"),
+                (f": {d['kind']}: {d['detail']}", ""),
+            )
+            for d in data["drift"]
         ]
-    lines += ["", summary_line(data["summary"])]
-    return "\n".join(lines) + "\n"
+    lines += [(), ((summary_line(data["summary"]), "bold"),)]
+    return lines
+
+
+def _detail_style(detail: str, mark: str) -> str:
+    """Due times in the deferred colour, warnings in yellow, the rest as it is."""
+    if mark == ">" and detail.startswith("due "):
+        return _STYLES[">"]
+    if detail.startswith("warning: "):
+        return "yellow"
+    return ""
+
+
+def render_text(data: dict[str, Any]) -> str:
+    """`plan_lines` as plain text: what pipes, files, CI logs and `NO_COLOR` get (on a
+    terminal, `terminal.write_lines` draws the same lines in colour)."""
+    return plain(plan_lines(data))
 
 
 def render_markdown(data: dict[str, Any]) -> str:

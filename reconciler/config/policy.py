@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
@@ -117,77 +117,126 @@ def _located(values: dict, path: tuple, file: str, message: str) -> Problem:
     return Problem(file, 1, 1, format_path(path), message)
 
 
+Finding = tuple[str, str]  # (rule, message) for one code
+
+
+@dataclass
+class _Report:
+    """The violations found so far, each located at its code's `code:` line; rules whose
+    level is `off` are dropped here, so each rule check stays a plain question."""
+
+    policy: Policy
+    index: dict[int, int]  # id(code) -> its position in its device's list
+    found: list[Violation] = field(default_factory=list)
+
+    def add(self, code: DesiredCode, findings: Iterable[Finding]) -> None:
+        """Record the rules `code` breaks, at the levels the policy gives them."""
+        for rule, message in findings:
+            level = self.policy.levels.get(rule, "off")
+            if level == "off":
+                continue
+            source = code.source
+            path = f"devices.{code.device}.codes[{self.index[id(code)]}].code"
+            problem = (
+                Problem(source.file, source.line, source.column, path, message)
+                if source
+                else Problem("<config>", 1, 1, path, message)
+            )
+            self.found.append(Violation(rule, level, problem))
+
+
 def check(devices: Sequence[DesiredDevice], policy: Policy) -> list[Violation]:
-    """Every violation of the policy by the PINs written in the config."""
-    found: list[Violation] = []
+    """Every violation of the policy by the PINs written in the config: per code, its window
+    and its PIN; per lock, PINs that repeat or prefix each other; then PINs shared by people."""
+    report = _Report(policy, {id(c): i for d in devices for i, c in enumerate(d.codes)})
+    for device in devices:
+        pins: dict[str, DesiredCode] = {}  # each PIN on this lock and its first code
+        for code in device.codes:
+            report.add(code, _max_duration(code, policy))
+            if code.code is None:
+                report.add(code, _recurring_without_pin(code))
+                continue
+            report.add(code, _weak_pin(code.code, policy))
+            report.add(code, _min_length(code.code, policy))
+            report.add(code, _same_pin_twice_on_device(code, code.code, pins))
+            report.add(code, _pin_prefix_on_device(code.code, pins))
+            pins.setdefault(code.code, code)
+    for code, findings in _pin_shared_across_people(devices):
+        report.add(code, findings)
+    return report.found
+
+
+def _max_duration(code: DesiredCode, policy: Policy) -> Iterator[Finding]:
+    """A time-bound code open longer than the policy's `max_duration` (wall-clock span)."""
+    if code.ends_at and code.starts_at:
+        span = code.ends_at.replace(tzinfo=None) - code.starts_at.replace(tzinfo=None)
+        if span > policy.max_duration:
+            yield "max_duration", f"open for longer than {policy.max_duration.days} days"
+
+
+def _recurring_without_pin(code: DesiredCode) -> Iterator[Finding]:
+    """A recurring online code without a PIN: each occurrence would get a different one."""
+    if code.schedule is not None and not code.offline:
+        yield (
+            "recurring_without_pin",
+            "a recurring code needs a PIN (code:): one generated for each "
+            "occurrence would differ every time",
+        )
+
+
+def _weak_pin(pin: str, policy: Policy) -> Iterator[Finding]:
+    """A PIN a stranger would try first."""
+    if is_weak(pin, policy):
+        yield "weak_pin", "weak PIN (a sequence, one digit repeated, or a common PIN)"
+
+
+def _min_length(pin: str, policy: Policy) -> Iterator[Finding]:
+    """A PIN shorter than the policy's floor."""
+    if len(pin) < policy.min_length:
+        yield "min_length", f"PIN shorter than {policy.min_length} digits"
+
+
+def _same_pin_twice_on_device(
+    code: DesiredCode, pin: str, pins: dict[str, DesiredCode]
+) -> Iterator[Finding]:
+    """Another code on this lock with the same PIN: the lock cannot tell them apart."""
+    if pin in pins and pins[pin].name != code.name:
+        yield "same_pin_twice_on_device", f"same PIN as '{pins[pin].name}' on this lock"
+
+
+def _pin_prefix_on_device(pin: str, pins: dict[str, DesiredCode]) -> Iterator[Finding]:
+    """Each earlier PIN on this lock that starts this one, or that this one starts."""
+    for other_pin, other in pins.items():
+        if other_pin != pin and (other_pin.startswith(pin) or pin.startswith(other_pin)):
+            yield (
+                "pin_prefix_on_device",
+                f"PIN and the PIN of '{other.name}' start alike: one is a prefix",
+            )
+
+
+def _pin_shared_across_people(
+    devices: Sequence[DesiredDevice],
+) -> Iterator[tuple[DesiredCode, list[Finding]]]:
+    """One PIN given to different people (code names) anywhere in the config, reported at
+    the first code that has it."""
     owners: dict[str, set[str]] = defaultdict(set)
     first_code: dict[str, DesiredCode] = {}
-    index = {id(c): i for d in devices for i, c in enumerate(d.codes)}
-
-    def add(rule: str, code: DesiredCode, message: str) -> None:
-        level = policy.levels.get(rule, "off")
-        if level == "off":
-            return
-        source = code.source
-        path = f"devices.{code.device}.codes[{index[id(code)]}].code"
-        problem = (
-            Problem(source.file, source.line, source.column, path, message)
-            if source
-            else Problem("<config>", 1, 1, path, message)
-        )
-        found.append(Violation(rule, level, problem))
-
     for device in devices:
-        pins: dict[str, DesiredCode] = {}
         for code in device.codes:
-            if (
-                code.ends_at
-                and code.starts_at
-                and (
-                    code.ends_at.replace(tzinfo=None) - code.starts_at.replace(tzinfo=None)
-                    > policy.max_duration
-                )
-            ):
-                add("max_duration", code, f"open for longer than {policy.max_duration.days} days")
-            pin = code.code
-            if pin is None:
-                if code.schedule is not None and not code.offline:
-                    add(
-                        "recurring_without_pin",
-                        code,
-                        "a recurring code needs a PIN (code:): one generated for each "
-                        "occurrence would differ every time",
-                    )
-                continue
-            if _weak(pin, policy):
-                add("weak_pin", code, "weak PIN (a sequence, one digit repeated, or a common PIN)")
-            if len(pin) < policy.min_length:
-                add("min_length", code, f"PIN shorter than {policy.min_length} digits")
-            if pin in pins and pins[pin].name != code.name:
-                add(
-                    "same_pin_twice_on_device", code, f"same PIN as '{pins[pin].name}' on this lock"
-                )
-            for other_pin, other in pins.items():
-                if other_pin != pin and (other_pin.startswith(pin) or pin.startswith(other_pin)):
-                    add(
-                        "pin_prefix_on_device",
-                        code,
-                        f"PIN and the PIN of '{other.name}' start alike: one is a prefix",
-                    )
-            pins.setdefault(pin, code)
-            owners[pin].add(code.name)
-            first_code.setdefault(pin, code)
+            if code.code is not None:
+                owners[code.code].add(code.name)
+                first_code.setdefault(code.code, code)
     for pin, names in owners.items():
         if len(names) > 1:
-            add(
-                "pin_shared_across_people",
-                first_code[pin],
-                f"one PIN is given to {len(names)} different people: {', '.join(sorted(names))}",
+            message = (
+                f"one PIN is given to {len(names)} different people: {', '.join(sorted(names))}"
             )
-    return found
+            yield first_code[pin], [("pin_shared_across_people", message)]
 
 
-def _weak(pin: str, policy: Policy) -> bool:
+def is_weak(pin: str, policy: Policy) -> bool:
+    """A sequence, one digit repeated, a repeated pair, or one of the policy's common PINs:
+    what `weak_pin` refuses (`accesscodes init` draws its PINs until none is)."""
     return (
         len(set(pin)) == 1
         or is_straight_sequence(pin)

@@ -7,26 +7,18 @@ it lands in, which decides the `${VAR}` it may read (`reconciler.config.trust`).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
-from reconciler.config.trust import (
-    SECRET_FIELDS,
-    denied_message,
-    is_secret_field,
-    secret_name_message,
-    undeclared_message,
-    variable_rule,
-)
+from reconciler.config.trust import SECRET_FIELDS, is_secret_field
+from reconciler.config.yamlvars import PathKey, Variables, format_path
 from reconciler.core.errors import Problem
 
-PathKey = tuple[str | int, ...]
+__all__ = ["Builder", "Loader", "PathKey", "Position", "SourceDocument", "format_path"]
 
-_ENV_REFERENCE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 
 
@@ -73,21 +65,64 @@ class SourceDocument:
     variables: frozenset[str] = frozenset()  # the declared ones its values were read with
 
 
-def format_path(path: PathKey) -> str:
-    """`devices.front-door.codes[0].code`: how problems name a field."""
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out
-
-
 _STR_TAG = "tag:yaml.org,2002:str"
 _MAP_TAGS = (None, "!", "tag:yaml.org,2002:map")
 _SEQ_TAGS = (None, "!", "tag:yaml.org,2002:seq")
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_MERGE = object()  # what `<<` reads as: the merge key
+
+
+def expect_tag(event: yaml.Event, allowed: tuple[str | None, ...], what: str) -> None:
+    """Refuse a tag this reader does not build (`!!python/object`, custom tags)."""
+    if event.tag not in allowed:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"the tag {event.tag!r} is not supported on {what}", event.start_mark
+        )
+
+
+def typed_scalar(loader: Loader, event: yaml.ScalarEvent) -> Any:
+    """A scalar's value, typed like SafeLoader does (timestamps stay strings); `<<` is the
+    merge key."""
+    tag = event.tag
+    if tag is None or tag == "!":
+        tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+    if tag == _STR_TAG:
+        return event.value
+    if tag == _MERGE_TAG:
+        return _MERGE
+    constructor = loader.yaml_constructors.get(tag)
+    if constructor is None:
+        raise yaml.constructor.ConstructorError(
+            None,
+            None,
+            f"could not determine a constructor for the tag {tag!r}",
+            event.start_mark,
+        )
+    node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+    return constructor(loader, node)
+
+
+class Anchors:
+    """`&name` values, each with the secret fields inside it (relative to where it was
+    written), so that an alias can copy a value read from the environment only into another
+    secret field."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+        self.secrets: dict[str, tuple[PathKey, ...]] = {}
+
+    def remember(self, anchor: str, value: Any, secrets: tuple[PathKey, ...]) -> None:
+        """Keep an anchored value (a later anchor of the same name replaces it, as in YAML)."""
+        self.values[anchor] = value
+        self.secrets[anchor] = secrets
+
+    def recall(self, event: yaml.AliasEvent) -> tuple[Any, tuple[PathKey, ...]]:
+        """The value `*name` stands for and its secret fields; an unknown name is an error."""
+        if event.anchor not in self.values:
+            raise yaml.composer.ComposerError(
+                None, None, f"found undefined alias {event.anchor!r}", event.start_mark
+            )
+        return self.values[event.anchor], self.secrets.get(event.anchor, ())
 
 
 class Builder:
@@ -98,23 +133,18 @@ class Builder:
 
     Each value is read with two paths: `path`, under which its position is kept (None for a
     key or a merge source), and `judge`, the field it lands in, which decides the variables it
-    may read. Secret fields that read a variable are noted (`secret_paths`), so that an alias
-    can copy such a value only into another secret field.
+    may read (`variables`, see `reconciler.config.yamlvars`). Scalars are typed by
+    `typed_scalar`; this class builds the containers, merge keys and aliases around them.
     """
 
     def __init__(
         self, document: SourceDocument, env: Mapping[str, str], declared: frozenset[str]
     ) -> None:
         self.document = document
-        self.env = env
-        self.declared = set(declared)
-        self.declares: set[str] = set()
         self.loader = Loader(document.text)
-        self.anchors: dict[str, Any] = {}
-        self.anchor_secrets: dict[str, tuple[PathKey, ...]] = {}
-        self.secret_paths: list[PathKey] = []
         self.problems: list[Problem] = []
-        self.undeclared: list[tuple[str, Problem]] = []
+        self.variables = Variables(env, declared, self.problems)
+        self.anchors = Anchors()
 
     def build(self) -> Any:
         """The document's data: one YAML document, or None for an empty file."""
@@ -153,32 +183,47 @@ class Builder:
         here = self._at(event)
         if isinstance(event, yaml.AliasEvent):
             return self.alias(event, path, judge, here, key=key)
-        secrets_before = len(self.secret_paths)
+        secrets = self.variables.secret_paths
+        secrets_before = len(secrets)
+        value = self._node(event, path, place, judge, here, key=key)
+        if event.anchor is not None:
+            inside = tuple(p[len(judge) :] for p in secrets[secrets_before:])
+            self.anchors.remember(event.anchor, value, inside)
+        return value
+
+    def _node(
+        self,
+        event: yaml.Event,
+        path: PathKey | None,
+        place: PathKey,
+        judge: PathKey,
+        here: Position,
+        *,
+        key: bool,
+    ) -> Any:
+        """The scalar, mapping or list that `event` starts (`place` is `path`, or () for a
+        key)."""
+        values = self.document.values
         if isinstance(event, yaml.ScalarEvent):
             if path is not None and (self.document.complete or len(path) <= 2):
-                self.document.values[path] = here
-            value = self.scalar(event)
+                values[path] = here
+            value = typed_scalar(self.loader, event)
             if isinstance(value, str) and "$" in value:
-                value = self.expand(value, judge, here, key=key)
-        elif isinstance(event, yaml.MappingStartEvent):
-            self.expect_tag(event, _MAP_TAGS, "a mapping")
+                value = self.variables.expand(value, judge, here, key=key)
+            return value
+        if isinstance(event, yaml.MappingStartEvent):
+            expect_tag(event, _MAP_TAGS, "a mapping")
             if path is not None:
-                self.document.values[path] = here
-            value = self.mapping(place, judge, key=key)
-        elif isinstance(event, yaml.SequenceStartEvent):
-            self.expect_tag(event, _SEQ_TAGS, "a list")
+                values[path] = here
+            return self.mapping(place, judge, key=key)
+        if isinstance(event, yaml.SequenceStartEvent):
+            expect_tag(event, _SEQ_TAGS, "a list")
             if path is not None:
-                self.document.values[path] = here
-            value = self.sequence(place, judge, key=key)
-        else:  # pragma: no cover - the parser only yields the events above here
-            raise yaml.composer.ComposerError(
-                None, None, f"unexpected {type(event).__name__}", event.start_mark
-            )
-        if event.anchor is not None:
-            self.anchors[event.anchor] = value
-            inside = self.secret_paths[secrets_before:]
-            self.anchor_secrets[event.anchor] = tuple(p[len(judge) :] for p in inside)
-        return value
+                values[path] = here
+            return self.sequence(place, judge, key=key)
+        raise yaml.composer.ComposerError(  # pragma: no cover - the parser yields only these
+            None, None, f"unexpected {type(event).__name__}", event.start_mark
+        )
 
     def alias(
         self,
@@ -190,14 +235,10 @@ class Builder:
         key: bool,
     ) -> Any:
         """`*name`: the anchored value, unless it would carry a secret out of a secret field."""
-        if event.anchor not in self.anchors:
-            raise yaml.composer.ComposerError(
-                None, None, f"found undefined alias {event.anchor!r}", event.start_mark
-            )
-        value = self.anchors[event.anchor]
+        value, secrets = self.anchors.recall(event)
         if path is not None and (self.document.complete or isinstance(value, dict | list)):
             self.document.values[path] = here
-        for inner in self.anchor_secrets.get(event.anchor, ()):
+        for inner in secrets:
             target = (*judge, *inner)
             if key or not is_secret_field(target):
                 fields = ", ".join(".".join(f) for f in SECRET_FIELDS)
@@ -207,35 +248,8 @@ class Builder:
                 )
                 self.problems.append(self._problem(here, judge, message))
                 return None
-            self.secret_paths.append(target)
+            self.variables.secret_paths.append(target)
         return value
-
-    def expect_tag(self, event: yaml.Event, allowed: tuple[str | None, ...], what: str) -> None:
-        """Refuse a tag this reader does not build (`!!python/object`, custom tags)."""
-        if event.tag not in allowed:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"the tag {event.tag!r} is not supported on {what}", event.start_mark
-            )
-
-    def scalar(self, event: yaml.ScalarEvent) -> Any:
-        """A scalar's value, typed like SafeLoader does (timestamps stay strings)."""
-        tag = event.tag
-        if tag is None or tag == "!":
-            tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
-        if tag == _STR_TAG:
-            return event.value
-        if tag == _MERGE_TAG:
-            return _MERGE
-        constructor = self.loader.yaml_constructors.get(tag)
-        if constructor is None:
-            raise yaml.constructor.ConstructorError(
-                None,
-                None,
-                f"could not determine a constructor for the tag {tag!r}",
-                event.start_mark,
-            )
-        node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
-        return constructor(self.loader, node)
 
     def mapping(self, path: PathKey, judge: PathKey, *, key: bool) -> dict[Any, Any]:
         """A mapping's entries (duplicate keys are problems), merge keys filled in last; a
@@ -250,33 +264,48 @@ class Builder:
             if name is _MERGE:
                 merged.extend(self.merge_sources(judge, key=key))
                 continue
-            if isinstance(name, dict | list):
-                message = "a key must be a single value, not a mapping or a list"
-                self.problems.append(self._problem(here, judge, message))
-                self.value(None, judge, key=key)
+            name = self._entry_key(name, here, path, judge, seen, key=key)
+            if name is None:
                 continue
-            if not isinstance(name, str | int):
-                name = str(name)
-            if name in seen:
-                message = f"key given twice (first at line {seen[name].line})"
-                self.problems.append(self._problem(here, (*path, name), message))
-                self.value(None, (*judge, name), key=key)
-                continue
-            seen[name] = here
             child = (*path, name)
             value = self.value(child, child if judge is path else (*judge, name), key=key)
             if document.complete or len(path) < 2 or isinstance(value, dict | list):
-                document.keys[(*path, name)] = here
+                document.keys[child] = here
             result[name] = value
             if name == "variables" and not judge and not key and isinstance(value, list):
-                declared = {v for v in value if isinstance(v, str)}
-                self.declared |= declared
-                self.declares |= declared
+                self.variables.declare(value)
         self.loader.get_event()
         for source in merged:
             for name, value in source.items():
                 result.setdefault(name, value)
         return result
+
+    def _entry_key(
+        self,
+        name: Any,
+        here: Position,
+        path: PathKey,
+        judge: PathKey,
+        seen: dict[Any, Position],
+        *,
+        key: bool,
+    ) -> str | int | None:
+        """The key an entry is kept under; None (its value read and dropped, a problem noted)
+        for a mapping or list as a key, or a key given twice."""
+        if isinstance(name, dict | list):
+            message = "a key must be a single value, not a mapping or a list"
+            self.problems.append(self._problem(here, judge, message))
+            self.value(None, judge, key=key)
+            return None
+        if not isinstance(name, str | int):
+            name = str(name)
+        if name in seen:
+            message = f"key given twice (first at line {seen[name].line})"
+            self.problems.append(self._problem(here, (*path, name), message))
+            self.value(None, (*judge, name), key=key)
+            return None
+        seen[name] = here
+        return name
 
     def merge_sources(self, judge: PathKey, *, key: bool) -> list[dict[Any, Any]]:
         """`<<: *base` or `<<: [*a, *b]`: mappings whose keys fill in the ones not given (read
@@ -284,7 +313,7 @@ class Builder:
         start = self.loader.peek_event()
         if isinstance(start, yaml.SequenceStartEvent):
             self.loader.get_event()
-            self.expect_tag(start, _SEQ_TAGS, "a list")
+            expect_tag(start, _SEQ_TAGS, "a list")
             if start.anchor is not None:
                 raise yaml.constructor.ConstructorError(
                     None,
@@ -317,36 +346,3 @@ class Builder:
             )
         self.loader.get_event()
         return result
-
-    def expand(self, value: str, path: PathKey, where: Position, *, key: bool) -> str:
-        """`${VAR}` and `$$` in a string written at `path`, by the rules of `configtrust`."""
-        read_secret = False
-
-        def replace(match: re.Match[str]) -> str:
-            nonlocal read_secret
-            if match.group(0) == "$$":
-                return "$"
-            name = match.group(1)
-            rule = variable_rule(name, path, key=key)
-            if rule in ("denied", "secret_name"):
-                message = denied_message(name) if rule == "denied" else secret_name_message(name)
-                self.problems.append(self._problem(where, path, message))
-                return ""
-            if rule == "declared" and name not in self.declared:
-                problem = self._problem(where, path, undeclared_message(name))
-                self.undeclared.append((name, problem))
-                return ""
-            if name not in self.env:
-                message = f"environment variable ${{{name}}} is not defined"
-                self.problems.append(self._problem(where, path, message))
-                return ""
-            read_secret = read_secret or rule == "any"
-            return self.env[name]
-
-        expanded = _ENV_REFERENCE.sub(replace, value)
-        if read_secret:
-            self.secret_paths.append(path)
-        return expanded
-
-
-_MERGE = object()

@@ -160,8 +160,9 @@ def _build(
         return _Built(None, [Problem(name, line, column, "", message)])
     finally:
         builder.loader.dispose()
-    document.variables = frozenset(builder.declared)
-    return _Built(document, builder.problems, frozenset(builder.declares), builder.undeclared)
+    variables = builder.variables
+    document.variables = frozenset(variables.declared)
+    return _Built(document, builder.problems, frozenset(variables.declares), variables.undeclared)
 
 
 def _settle(

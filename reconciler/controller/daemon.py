@@ -2,7 +2,8 @@
 
 SIGTERM lets the run in flight finish and exits 0; SIGHUP runs again at once; a change to any
 YAML file of the config (watchfiles) runs again without a restart. Nothing else ends the loop
-(a failed run is backed off by the controller); on the way out the provider is closed.
+(a failed run is backed off by the controller); on the way out the endpoints stop and the
+provider is closed. The endpoints (aiohttp) are imported only when `--listen` asks for them.
 """
 
 from __future__ import annotations
@@ -10,12 +11,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from watchfiles import Change, awatch
 
-from reconciler.controller.endpoints import routes, serve
 from reconciler.controller.loop import Controller, ProviderFactory, default_provider_factory
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 
 def _is_config_change(change: Change, path: str) -> bool:
@@ -49,25 +54,41 @@ async def run_controller(
         (signal.SIGHUP, controller.poke),
     ):
         loop.add_signal_handler(sig, action)
-    server = None
-    if listen is not None:
-        server = await serve(listen[0], listen[1], routes(controller.metrics, controller.ready))
-        controller.emit("listening", address=f"{listen[0]}:{listen[1]}")
-    stop_watching = asyncio.Event()
-    watcher = (
-        None if once else asyncio.create_task(watch_config(controller, config_path, stop_watching))
-    )
+    runner = await _listen(controller, listen) if listen is not None else None
     try:
-        await controller.run(once=once)
+        async with _watching(controller, config_path, enabled=not once):
+            await controller.run(once=once)
     finally:
-        stop_watching.set()
-        if watcher is not None:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
-        if server is not None:
-            server.close()
-            await server.wait_closed()
+        if runner is not None:
+            await runner.cleanup()
         await controller.aclose()
         controller.emit("stopped")
     return 1 if once and not controller.metrics.last_ok else 0
+
+
+async def _listen(controller: Controller, listen: tuple[str, int]) -> web.AppRunner:
+    """Serve the endpoints (aiohttp imported only now)."""
+    from reconciler.controller.endpoints import make_app, start
+
+    runner = await start(make_app(controller), *listen)
+    controller.emit("listening", address=f"{listen[0]}:{listen[1]}")
+    return runner
+
+
+@contextlib.asynccontextmanager
+async def _watching(
+    controller: Controller, config_path: Path, *, enabled: bool
+) -> AsyncIterator[None]:
+    """Watch the config while the block runs (one run with `--once` watches nothing)."""
+    if not enabled:
+        yield
+        return
+    stop = asyncio.Event()
+    watcher = asyncio.create_task(watch_config(controller, config_path, stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher

@@ -1,64 +1,79 @@
-"""The controller's HTTP endpoints: /healthz, /readyz and /metrics, on a tiny asyncio server.
+"""The controller's HTTP endpoints on `aiohttp.web`: /healthz, /readyz and /metrics.
 
-Three GET routes do not need a web framework; a plain `asyncio.start_server` keeps the
-container small and starts in milliseconds.
+`make_app(controller)` builds the application; later routes (a webhook receiver, a status page)
+are added to it the same way, their handlers finding the controller at `request.app[CONTROLLER]`.
+`start` serves it on host:port with an `AppRunner` and a `TCPSite`. GET routes answer HEAD too;
+a path no route has is 404 and a method a route does not take is 405 (with `Allow`), in the
+same plain-text bodies as before. No access log: stdout carries the controller's JSON events
+only.
+
+Only `accesscodes controller --listen` imports this module (and so aiohttp).
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
+from aiohttp import web
+from aiohttp.typedefs import Handler
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
-from reconciler.controller.metrics import Metrics
+from reconciler.controller.loop import Controller
 
-Route = Callable[[], tuple[int, str, str]]
-
-
-def routes(metrics: Metrics, ready: Callable[[], bool]) -> dict[str, Route]:
-    """Path → handler returning (status, content type, body)."""
-    return {
-        "/healthz": lambda: (200, "text/plain", "ok\n"),
-        "/readyz": lambda: (
-            (200, "text/plain", "ready\n")
-            if ready()
-            else (503, "text/plain", "not ready: the last reconcile failed or is too old\n")
-        ),
-        "/metrics": lambda: (200, "text/plain; version=0.0.4", metrics.render()),
-    }
+CONTROLLER = web.AppKey("controller", Controller)
+SHUTDOWN_TIMEOUT = 5.0  # seconds a request in flight may take to finish at SIGTERM
+NOT_READY = "not ready: the last reconcile failed or is too old\n"
 
 
-async def serve(host: str, port: int, table: dict[str, Route]) -> asyncio.Server:
-    """Start answering on host:port; the caller closes the returned server."""
+async def healthz(request: web.Request) -> web.Response:
+    """The process is up and answering (liveness)."""
+    return web.Response(text="ok\n")
 
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            request = await asyncio.wait_for(reader.readline(), timeout=5)
-            while (await asyncio.wait_for(reader.readline(), timeout=5)) not in (b"\r\n", b""):
-                pass
-            parts = request.decode("latin-1").split()
-            path = parts[1].split("?")[0] if len(parts) >= 2 else "/"
-            if len(parts) < 2 or parts[0] not in ("GET", "HEAD"):
-                status, kind, body = 405, "text/plain", "method not allowed\n"
-            elif path in table:
-                status, kind, body = table[path]()
-            else:
-                status, kind, body = 404, "text/plain", "not found\n"
-            payload = body.encode()
-            reason = {
-                200: "OK",
-                404: "Not Found",
-                405: "Method Not Allowed",
-                503: "Service Unavailable",
-            }.get(status, "")
-            writer.write(
-                f"HTTP/1.1 {status} {reason}\r\nContent-Type: {kind}\r\n"
-                f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n".encode()
-                + (payload if parts and parts[0] != "HEAD" else b"")
-            )
-            await writer.drain()
-        except (TimeoutError, ConnectionError):
-            pass
-        finally:
-            writer.close()
 
-    return await asyncio.start_server(handle, host, port)
+async def readyz(request: web.Request) -> web.Response:
+    """200 while the last run succeeded recently, else 503 (readiness)."""
+    if request.app[CONTROLLER].ready():
+        return web.Response(text="ready\n")
+    return web.Response(status=503, text=NOT_READY)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """The controller's registry in Prometheus' text format."""
+    registry = request.app[CONTROLLER].metrics.registry
+    return web.Response(
+        body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
+    )
+
+
+@web.middleware
+async def plain_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The router's own 404 and 405 as one short line of plain text, as a probe or a person
+    reading it with curl expects; errors a handler raises pass as they are."""
+    routing_error = request.match_info.http_exception
+    if isinstance(routing_error, web.HTTPMethodNotAllowed):
+        allow = ",".join(sorted(routing_error.allowed_methods))
+        return web.Response(status=405, text="method not allowed\n", headers={"Allow": allow})
+    if isinstance(routing_error, web.HTTPNotFound):
+        return web.Response(status=404, text="not found\n")
+    return await handler(request)
+
+
+def make_app(controller: Controller) -> web.Application:
+    """The controller's web application: its routes and the controller they read."""
+    app = web.Application(middlewares=[plain_errors])
+    app[CONTROLLER] = controller
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
+    return app
+
+
+async def start(app: web.Application, host: str, port: int) -> web.AppRunner:
+    """Answer on host:port from now on; `await runner.cleanup()` stops (requests in flight
+    get `SHUTDOWN_TIMEOUT` to finish)."""
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    return runner

@@ -1,92 +1,130 @@
-"""What the controller counts, in Prometheus' text format, and the health it reports.
+"""What the controller counts, through `prometheus_client`, and the state its health reads.
 
-Kept apart from the loop so both the HTTP endpoints and the tests read the same numbers.
+Each `Metrics` has its own `CollectorRegistry` (never the library's global default), so two
+controllers in one process (tests make several) count apart. Running totals are the library's
+Counters and Histogram; what describes the last run (drift by kind, each lock's sync and health,
+the last success) is kept as plain values and turned into gauges at each scrape, so a drift kind
+or a lock that went away leaves no stale series behind. The process' own metrics (CPU, memory,
+open files, Python's version and garbage collector) are on the same registry.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass, field
+import collections
+from collections.abc import Iterator
 from datetime import datetime
 
+import prometheus_client as prom
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import generate_latest
+from prometheus_client.registry import Collector
 
-@dataclass
+# A run of the simulator takes milliseconds, one of thousands of locks at Seam minutes.
+DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
+
+
 class Metrics:
-    """Counters and gauges of one controller process."""
+    """Counters, gauges and last-run state of one controller, on the controller's registry."""
 
-    reconciles: Counter[str] = field(default_factory=Counter)  # result -> count
-    last_duration: float = 0.0
-    duration_sum: float = 0.0
-    changes: Counter[tuple[str, str]] = field(default_factory=Counter)  # (action, result)
-    drift: Counter[str] = field(default_factory=Counter)  # kind -> current count
-    provider_errors: Counter[str] = field(default_factory=Counter)  # code -> count
-    reconcile_errors: Counter[str] = field(default_factory=Counter)  # exception type -> count
-    notices_pending: int = 0
-    codes_managed: int = 0
-    last_success: datetime | None = None
-    last_ok: bool = False
-    devices: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (sync, health)
+    def __init__(self) -> None:
+        registry = self.registry = prom.CollectorRegistry(auto_describe=True)
+        prom.ProcessCollector(registry=registry)
+        prom.PlatformCollector(registry=registry)
+        prom.GCCollector(registry=registry)
+        self.reconciles = prom.Counter(
+            "accesscodes_reconcile", "Reconcile runs by result.", ["result"], registry=registry
+        )
+        self.duration = prom.Histogram(
+            "accesscodes_reconcile_duration_seconds",
+            "Time taken by reconcile runs.",
+            buckets=DURATION_BUCKETS,
+            registry=registry,
+        )
+        self.last_duration = prom.Gauge(
+            "accesscodes_last_reconcile_duration_seconds",
+            "The last run's duration.",
+            registry=registry,
+        )
+        self.changes = prom.Counter(
+            "accesscodes_changes",
+            "Changes applied, by action and result.",
+            ["action", "result"],
+            registry=registry,
+        )
+        self.provider_errors = prom.Counter(
+            "accesscodes_provider_errors",
+            "Provider errors, by error code.",
+            ["code"],
+            registry=registry,
+        )
+        self.reconcile_errors = prom.Counter(
+            "accesscodes_reconcile_errors",
+            "Failed runs, by the error's type.",
+            ["kind"],
+            registry=registry,
+        )
+        self.notices_pending = prom.Gauge(
+            "accesscodes_notices_pending",
+            "Notices the webhook has not accepted yet.",
+            registry=registry,
+        )
+        self.codes_managed = prom.Gauge(
+            "accesscodes_codes_managed", "Managed codes on the listed locks.", registry=registry
+        )
+        # the last run's findings, read at each scrape (LastRunCollector) and by /readyz
+        self.drift: collections.Counter[str] = collections.Counter()  # kind -> current count
+        self.devices: dict[str, tuple[str, str]] = {}  # device key -> (sync, health)
+        self.last_success: datetime | None = None
+        self.last_ok = False
+        self.registry.register(LastRunCollector(self))
 
     def render(self) -> str:
-        """The /metrics page."""
-        lines = [
-            "# HELP accesscodes_reconcile_total Reconcile runs by result.",
-            "# TYPE accesscodes_reconcile_total counter",
-            *(
-                f'accesscodes_reconcile_total{{result="{r}"}} {n}'
-                for r, n in sorted(self.reconciles.items())
+        """The /metrics page, in Prometheus' text format."""
+        return generate_latest(self.registry).decode()
+
+
+class LastRunCollector(Collector):
+    """Gauges computed at each scrape from what the last run found."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    def describe(self) -> Iterator[Metric]:
+        """The families this collector yields (the registry checks names against them)."""
+        yield from self._families()
+
+    def collect(self) -> Iterator[Metric]:
+        """The current values."""
+        families = self._families()
+        drift, in_sync, healthy, last_success = families
+        metrics = self.metrics
+        for kind, count in sorted(metrics.drift.items()):
+            drift.add_metric([kind], count)
+        for device, (sync, health) in sorted(metrics.devices.items()):
+            in_sync.add_metric([device], int(sync == "in_sync"))
+            healthy.add_metric([device, health], int(health == "healthy"))
+        yield from (drift, in_sync, healthy)
+        if metrics.last_success is not None:
+            last_success.add_metric([], metrics.last_success.timestamp())
+            yield last_success
+
+    @staticmethod
+    def _families() -> tuple[GaugeMetricFamily, ...]:
+        return (
+            GaugeMetricFamily(
+                "accesscodes_drift", "Drift found in the last run, by kind.", labels=["kind"]
             ),
-            "# HELP accesscodes_reconcile_duration_seconds Time taken by reconcile runs.",
-            "# TYPE accesscodes_reconcile_duration_seconds summary",
-            f"accesscodes_reconcile_duration_seconds_sum {self.duration_sum:.6f}",
-            f"accesscodes_reconcile_duration_seconds_count {sum(self.reconciles.values())}",
-            "# HELP accesscodes_last_reconcile_duration_seconds The last run's duration.",
-            "# TYPE accesscodes_last_reconcile_duration_seconds gauge",
-            f"accesscodes_last_reconcile_duration_seconds {self.last_duration:.6f}",
-            "# HELP accesscodes_changes_total Changes applied, by action and result.",
-            "# TYPE accesscodes_changes_total counter",
-            *(
-                f'accesscodes_changes_total{{action="{a}",result="{r}"}} {n}'
-                for (a, r), n in sorted(self.changes.items())
+            GaugeMetricFamily(
+                "accesscodes_device_in_sync",
+                "1 when the lock matches the config.",
+                labels=["device"],
             ),
-            "# HELP accesscodes_drift Drift found in the last run, by kind.",
-            "# TYPE accesscodes_drift gauge",
-            *(f'accesscodes_drift{{kind="{k}"}} {n}' for k, n in sorted(self.drift.items())),
-            "# HELP accesscodes_provider_errors_total Provider errors, by error code.",
-            "# TYPE accesscodes_provider_errors_total counter",
-            *(
-                f'accesscodes_provider_errors_total{{code="{c}"}} {n}'
-                for c, n in sorted(self.provider_errors.items())
+            GaugeMetricFamily(
+                "accesscodes_device_healthy",
+                "1 when no code on the lock is failing or pending.",
+                labels=["device", "health"],
             ),
-            "# HELP accesscodes_reconcile_errors_total Failed runs, by the error's type.",
-            "# TYPE accesscodes_reconcile_errors_total counter",
-            *(
-                f'accesscodes_reconcile_errors_total{{kind="{k}"}} {n}'
-                for k, n in sorted(self.reconcile_errors.items())
+            GaugeMetricFamily(
+                "accesscodes_last_success_timestamp_seconds", "End of the last good run."
             ),
-            "# HELP accesscodes_notices_pending Notices the webhook has not accepted yet.",
-            "# TYPE accesscodes_notices_pending gauge",
-            f"accesscodes_notices_pending {self.notices_pending}",
-            "# HELP accesscodes_codes_managed Managed codes on the listed locks.",
-            "# TYPE accesscodes_codes_managed gauge",
-            f"accesscodes_codes_managed {self.codes_managed}",
-            "# HELP accesscodes_device_in_sync 1 when the lock matches the config.",
-            "# TYPE accesscodes_device_in_sync gauge",
-            *(
-                f'accesscodes_device_in_sync{{device="{d}"}} {int(s == "in_sync")}'
-                for d, (s, _) in sorted(self.devices.items())
-            ),
-            "# HELP accesscodes_device_healthy 1 when no code on the lock is failing or pending.",
-            "# TYPE accesscodes_device_healthy gauge",
-            *(
-                f'accesscodes_device_healthy{{device="{d}",health="{h}"}} {int(h == "healthy")}'
-                for d, (_, h) in sorted(self.devices.items())
-            ),
-        ]
-        if self.last_success is not None:
-            lines += [
-                "# HELP accesscodes_last_success_timestamp_seconds End of the last good run.",
-                "# TYPE accesscodes_last_success_timestamp_seconds gauge",
-                f"accesscodes_last_success_timestamp_seconds {self.last_success.timestamp():.0f}",
-            ]
-        return "\n".join(lines) + "\n"
+        )

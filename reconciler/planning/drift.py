@@ -2,7 +2,9 @@
 
 A config edit is a change; a code edited on the keypad, disabled in a vendor app, failed on the
 lock or vanished is drift. Provider warnings and errors say some of it; the journal's record
-of what we wrote (keyed fingerprints, never PINs) says the rest.
+of what we wrote (keyed fingerprints, never PINs) says the rest. Where the journal also kept
+the PIN's own fingerprint and the window in the clear, a code changed behind our back names
+what changed: `changed outside accesscodes: code (PIN), ends_at A -> B` (never the PIN).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol, runtime_checkable
 
 from reconciler.core.models import (
     AccessCodeId,
@@ -19,7 +22,7 @@ from reconciler.core.models import (
     LiveDevice,
     WrittenCode,
 )
-from reconciler.core.plan import Drift, DriftKind
+from reconciler.core.plan import Drift, DriftKind, iso
 from reconciler.core.settings import format_duration
 
 _WARNING_DRIFT = {
@@ -38,6 +41,26 @@ _ERROR_DRIFT = {
 
 
 Fingerprint = Callable[[str, datetime | None, datetime | None], str]
+CHANGED_OUTSIDE = "PIN or window changed outside accesscodes since it was last applied"
+FIELDS = ("code", "starts_at", "ends_at")
+
+
+@runtime_checkable
+class KeptValues(Protocol):
+    """A journal record that also kept the fingerprint of the PIN alone (None on a row an
+    older version wrote) and the window in the clear (the journal's `WrittenRecord`)."""
+
+    @property
+    def pin_fingerprint(self) -> str | None:
+        """`fingerprint(pin, None, None)` of the PIN written."""
+
+    @property
+    def starts_at(self) -> datetime | None:
+        """The start written."""
+
+    @property
+    def ends_at(self) -> datetime | None:
+        """The end written."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +78,37 @@ class LastWritten:
         if record is None or live.code is None:
             return False
         return self.fingerprint(live.code, live.starts_at, live.ends_at) != record.fingerprint
+
+    def changed_fields(self, live: LiveCode) -> str:
+        """What a code changed outside accesscodes differs in, as drift's detail: `code
+        (PIN)` and each window end that moved, old -> new; today's words where the journal
+        kept one fingerprint of all three (a row an older version wrote)."""
+        from deepdiff import DeepDiff
+
+        record = self.records.get(live.access_code_id)
+        if not isinstance(record, KeptValues) or not record.pin_fingerprint or not live.code:
+            return CHANGED_OUTSIDE
+        written = {
+            "code": record.pin_fingerprint,
+            "starts_at": iso(record.starts_at),
+            "ends_at": iso(record.ends_at),
+        }
+        found = {
+            "code": self.fingerprint(live.code, None, None),
+            "starts_at": iso(live.starts_at),
+            "ends_at": iso(live.ends_at),
+        }
+        moved = DeepDiff(written, found).affected_root_keys
+        parts = [
+            "code (PIN)"
+            if name == "code"
+            else f"{name} {written[name] or 'none'} -> {found[name] or 'none'}"
+            for name in FIELDS
+            if name in moved
+        ]
+        if not parts:
+            return CHANGED_OUTSIDE
+        return "changed outside accesscodes: " + ", ".join(parts)
 
     def stuck(self, live: LiveCode, now: datetime) -> bool:
         """A code we wrote that has been `setting` for too long."""
@@ -100,7 +154,7 @@ def live_drift(
                 device.key,
                 live.name,
                 DriftKind.MODIFIED_EXTERNALLY,
-                "PIN or window changed outside accesscodes since it was last applied",
+                last_written.changed_fields(live),
                 live.access_code_id,
             )
         )

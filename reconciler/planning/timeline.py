@@ -4,15 +4,15 @@ A plan answers "what does `apply` do now?"; a timeline answers "who can open thi
 Tuesday, and when does the next code go on?". It is made from the same pieces as a plan (the
 planner's changes, and `schedule.targets` for lead times), so it can never disagree with what
 `apply` will do. `build_timeline` is pure: the CLI reads the locks and plans, this module only
-arranges the result. No entry carries a PIN, so no renderer can print one.
+arranges the result (cli/timeline_view.py shows it). No entry carries a PIN, so no renderer can
+print one.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -241,7 +241,7 @@ def _next_due(changes: Sequence[Change], zone: ZoneInfo) -> NextDue | None:
     return NextDue(at, first.device, first.name, str(first.action), first.occurrence, str(zone))
 
 
-# --- rendering -----------------------------------------------------------------------------
+# --- data for scripts (cli/timeline_view.py renders it) --------------------------------------
 
 
 def timeline_to_data(timeline: Timeline) -> dict[str, Any]:
@@ -291,96 +291,3 @@ def _next_due_data(next_due: NextDue | None) -> dict[str, Any] | None:
         "action": next_due.action,
         "occurrence": iso(next_due.occurrence),
     }
-
-
-def render_timeline_json(timeline: Timeline) -> str:
-    """`--format json`: `timeline_to_data`, indented."""
-    return json.dumps(timeline_to_data(timeline), indent=2) + "\n"
-
-
-def render_timeline_text(timeline: Timeline) -> str:
-    """`--format text`: one aligned block per device in local time (UTC beside the times that
-    say when to act), then when the next change falls due, per device and overall."""
-    lines = [
-        f"accesscodes timeline {_utc(timeline.start)} → {_utc(timeline.end)} "
-        f"(now {_utc(timeline.now)})",
-    ]
-    for device in timeline.devices:
-        zone = ZoneInfo(device.timezone)
-        lines += ["", f"{device.device} ({device.device_id}, {device.timezone})"]
-        rows = [("code", "programmed from", "active", "state")]
-        rows += [_row(e, zone, timeline.now) for e in device.entries]
-        if device.entries:
-            widths = [max(len(r[i]) for r in rows) for i in range(3)]
-            for row in rows:
-                cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:3])]
-                lines.append(("  " + "  ".join([*cells, row[3]])).rstrip())
-        else:
-            lines.append("  no codes in this period")
-        lines.append(f"  Next due: {_describe_next(device.next_due, with_device=False)}")
-    lines += ["", f"Next due: {_describe_next(timeline.next_due, with_device=True)}"]
-    return "\n".join(lines) + "\n"
-
-
-def _row(entry: Entry, zone: ZoneInfo, now: datetime) -> tuple[str, str, str, str]:
-    if entry.on_lock:
-        programmed = "already"
-    elif entry.programmed_from is None:
-        programmed = "-"
-    else:
-        programmed = _both(entry.programmed_from, zone)
-    return (entry.name, programmed, _window(entry, zone), _state(entry, zone, now))
-
-
-def _state(entry: Entry, zone: ZoneInfo, now: datetime) -> str:
-    if entry.state is State.BLOCKED:
-        return "blocked: " + "; ".join(entry.reasons)
-    if entry.state is State.ON_LOCK:
-        return "on lock"
-    if entry.state is State.ONGOING:
-        return "ongoing"
-    assert entry.due_at is not None
-    when = "now" if entry.due_at <= now else _local(entry.due_at, zone)
-    if entry.change == str(Action.CREATE):
-        return f"due {when}"
-    return f"{entry.change} due {when} ({'; '.join(entry.reasons)})"
-
-
-def _window(entry: Entry, zone: ZoneInfo) -> str:
-    starts, ends = entry.starts_at, entry.ends_at
-    if starts is None and ends is None:
-        return "always"
-    if starts is None:
-        assert ends is not None
-        return f"until {_local(ends, zone)}"
-    if ends is None:
-        return f"from {_local(starts, zone)}"
-    first, last = starts.astimezone(zone), ends.astimezone(zone)
-    tail = last.strftime("%H:%M" if first.date() == last.date() else "%Y-%m-%d %H:%M")
-    return f"{_local(starts, zone)} → {tail}"
-
-
-def _describe_next(next_due: NextDue | None, *, with_device: bool) -> str:
-    if next_due is None:
-        return "nothing deferred"
-    zone = ZoneInfo(next_due.timezone)
-    where = f"{next_due.device}: " if with_device else ""
-    when = _both(next_due.at, zone)
-    if with_device:  # devices may differ in zone: name it
-        when = f"{_local(next_due.at, zone)} {next_due.timezone} ({_utc(next_due.at)})"
-    what = f"{where}{next_due.action} {next_due.name}"
-    if next_due.occurrence is not None:
-        what += f" (occurrence {_local(next_due.occurrence, zone)})"
-    return f"{when} {what}"
-
-
-def _local(moment: datetime, zone: ZoneInfo) -> str:
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
-
-
-def _utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%MZ")
-
-
-def _both(moment: datetime, zone: ZoneInfo) -> str:
-    return f"{_local(moment, zone)} ({_utc(moment)})"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from reconciler.config.load import Config
@@ -59,3 +59,17 @@ def _trusted(config: Config) -> str | None:
         file = str(config.paths[0]) if config.paths else "<config>"
         raise ConfigError([Problem(file, 1, 1, "provider.endpoint", refusal)])
     return endpoint
+
+
+def tamper_simulator(
+    config: Config, action: str, device_id: str, name: str | None, code: str | None = None
+) -> str:
+    """`sim tamper`: make a simulated lock drift; refused for any other provider. Here, so the
+    layers above reach providers only through this package and `base`."""
+    from reconciler.providers.sim import SimProvider
+    from reconciler.providers.simtamper import tamper
+
+    provider = make_provider(config, clock=lambda: datetime.now(UTC))
+    if not isinstance(provider, SimProvider):
+        raise UsageError("sim tamper works on the simulator only (provider kind: sim)")
+    return tamper(provider, action, device_id, name, code)

@@ -3,10 +3,16 @@
 Each change is written before it is sent and its outcome after, so an apply killed halfway
 leaves a record of what it was doing. Alongside, each code we wrote keeps a keyed fingerprint
 of its values (PIN and window): when the lock later reports other values, someone changed the
-code behind our back (`modified_externally`), which a config edit alone cannot cause. No PIN is
-ever stored: fingerprints are HMACs with a key kept outside the database (`journal.key`, mode
-0600, or `ACCESSCODES_JOURNAL_KEY`; at least 32 bytes), so the database alone does not reveal
-a PIN. The state folder is 0700 and the database (with its -wal and -shm files) 0600.
+code behind our back (`modified_externally`), which a config edit alone cannot cause. To say
+which values, it also keeps a fingerprint of the PIN alone and the window in the clear
+(`starts_at`, `ends_at`: not secrets). No PIN is ever stored: fingerprints are HMACs with a
+key kept outside the database (`journal.key`, mode 0600, or `ACCESSCODES_JOURNAL_KEY`; at
+least 32 bytes), so the database alone does not reveal a PIN. The state folder is 0700 and the
+database (with its -wal and -shm files) 0600.
+
+Schema changes are columns added on open when missing (`WRITTEN_COLUMNS`), so a database of
+an older version keeps working; its rows without the new values read back as None, and drift
+on them says what it said before ("PIN or window changed").
 """
 
 from __future__ import annotations
@@ -59,9 +65,14 @@ CREATE TABLE IF NOT EXISTS written (
     name TEXT NOT NULL,
     fingerprint TEXT NOT NULL,
     written_at TEXT NOT NULL,
-    ends_at TEXT
+    ends_at TEXT,
+    pin_fingerprint TEXT,
+    starts_at TEXT
 );
 """
+# Columns added after the first version, added on open to an older database (`_migrate`).
+WRITTEN_COLUMNS = {"pin_fingerprint": "TEXT", "starts_at": "TEXT"}
+KEPT_DIGESTS = 4096  # digests whose values `remember` can still look up (see `fingerprint`)
 
 
 def actor() -> str:
@@ -71,6 +82,16 @@ def actor() -> str:
     if os.environ.get("CI"):
         return "ci"
     return os.environ.get("USER") or os.environ.get("USERNAME") or "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class WrittenRecord(WrittenCode):
+    """A code we wrote, as the journal reads it back: also the fingerprint of its PIN alone
+    and its window in the clear, so drift can name the fields that changed. `pin_fingerprint`
+    is None on a row an older version wrote (then only the fingerprint of all three counts)."""
+
+    pin_fingerprint: str | None = None
+    starts_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -104,44 +125,83 @@ class Journal:
         self._db = sqlite3.connect(path, isolation_level=None, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(SCHEMA)
+        self._migrate()
         for suffix in ("-wal", "-shm"):
             tighten_file(path.with_name(path.name + suffix))
         self._key = key if key is not None else load_key(path.parent / "journal.key")
+        # digest of (PIN, window) -> (digest of the PIN alone, starts_at): see `fingerprint`
+        self._parts: dict[str, tuple[str, str | None]] = {}
 
     def close(self) -> None:
         """Close the database."""
         self._db.close()
 
+    def _migrate(self) -> None:
+        """Add the columns an older version's database lacks (each run may race another
+        process opening the same file: a column the other added first is fine)."""
+        have = {row[1] for row in self._db.execute("PRAGMA table_info(written)")}
+        for name, kind in WRITTEN_COLUMNS.items():
+            if name in have:
+                continue
+            try:
+                self._db.execute(f"ALTER TABLE written ADD COLUMN {name} {kind}")
+            except sqlite3.OperationalError as exc:
+                if "duplicate column" not in str(exc):
+                    raise
+
     # -- fingerprints --------------------------------------------------------------------
 
     def fingerprint(self, pin: str, starts_at: datetime | None, ends_at: datetime | None) -> str:
-        """A keyed digest of a code's values; equal values give equal fingerprints."""
+        """A keyed digest of a code's values; equal values give equal fingerprints. The PIN's
+        own digest and the start are kept beside it (in memory, never a PIN), so `remember`,
+        given a record carrying this digest, stores them too: the digest is of exactly these
+        values, so its parts cannot belong to another write."""
+        digest = self._digest(pin, starts_at, ends_at)
+        if len(self._parts) >= KEPT_DIGESTS:
+            del self._parts[next(iter(self._parts))]
+        self._parts[digest] = (self._digest(pin, None, None), iso(starts_at))
+        return digest
+
+    def _digest(self, pin: str, starts_at: datetime | None, ends_at: datetime | None) -> str:
         message = f"{pin}|{iso(starts_at) or ''}|{iso(ends_at) or ''}".encode()
         return hmac.new(self._key, message, hashlib.sha256).hexdigest()
 
     def written(self, device_ids: list[str]) -> dict[AccessCodeId, WrittenCode]:
-        """What we last wrote to the codes of these devices."""
+        """What we last wrote to the codes of these devices (`WrittenRecord`s: with the PIN's
+        own fingerprint and the window, where the row has them)."""
         if not device_ids:
             return {}
         marks = ",".join("?" * len(device_ids))
         rows = self._db.execute(
-            "SELECT access_code_id, device_id, name, fingerprint, written_at, ends_at "
-            f"FROM written WHERE device_id IN ({marks})",
+            "SELECT access_code_id, device_id, name, fingerprint, written_at, ends_at, "
+            f"pin_fingerprint, starts_at FROM written WHERE device_id IN ({marks})",
             device_ids,
         )
         return {
-            AccessCodeId(a): WrittenCode(
-                AccessCodeId(a), DeviceId(d), n, f, _time(w) or datetime.min, _time(e)
+            AccessCodeId(a): WrittenRecord(
+                AccessCodeId(a),
+                DeviceId(d),
+                n,
+                f,
+                _time(w) or datetime.min,
+                _time(e),
+                pin_fingerprint=p,
+                starts_at=_time(s),
             )
-            for a, d, n, f, w, e in rows
+            for a, d, n, f, w, e, p, s in rows
         }
 
     def remember(self, code: WrittenCode) -> None:
-        """Record what we just wrote to a code."""
+        """Record what we just wrote to a code, with its PIN's own fingerprint and its start
+        when `code.fingerprint` was made by `fingerprint` here (else those stay empty)."""
+        pin_fingerprint, starts_at = self._parts.get(code.fingerprint, (None, None))
         self._db.execute(
-            "INSERT INTO written VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(access_code_id) DO UPDATE "
-            "SET name = excluded.name, fingerprint = excluded.fingerprint, "
-            "written_at = excluded.written_at, ends_at = excluded.ends_at",
+            "INSERT INTO written (access_code_id, device_id, name, fingerprint, written_at, "
+            "ends_at, pin_fingerprint, starts_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(access_code_id) DO UPDATE SET name = excluded.name, "
+            "fingerprint = excluded.fingerprint, written_at = excluded.written_at, "
+            "ends_at = excluded.ends_at, pin_fingerprint = excluded.pin_fingerprint, "
+            "starts_at = excluded.starts_at",
             (
                 code.access_code_id,
                 code.device_id,
@@ -149,6 +209,8 @@ class Journal:
                 code.fingerprint,
                 iso(code.written_at),
                 iso(code.ends_at),
+                pin_fingerprint,
+                starts_at,
             ),
         )
 
