@@ -122,7 +122,12 @@ def test_the_journal_reads_back_what_it_kept_and_a_plain_record_falls_back(
     end = datetime(2026, 12, 4, 16, tzinfo=UTC)
     mark = journal.fingerprint("736194", start, end)
     lock, code_id = DeviceId("lock_1"), AccessCodeId("ac_1")
-    journal.remember(WrittenCode(code_id, lock, "Bob", mark, start, end))
+    pin_mark = journal.pin_fingerprint("736194")
+    journal.remember(
+        WrittenCode(
+            code_id, lock, "Bob", mark, start, end, pin_fingerprint=pin_mark, starts_at=start
+        )
+    )
     records = journal.written([lock])
     kept = LastWritten(records, journal.fingerprint)
     moved = LiveCode(code_id, lock, "Bob", "736194", starts_at=None, ends_at=end)

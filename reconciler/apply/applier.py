@@ -358,6 +358,8 @@ def _record(journal: Journal, entry: int, outcome: Outcome, now: datetime) -> No
                 mark,
                 now,
                 written.ends_at,
+                pin_fingerprint=journal.pin_fingerprint(written.code),
+                starts_at=written.starts_at,
             )
         )
 

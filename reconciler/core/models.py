@@ -189,7 +189,9 @@ class LiveDevice:
 @dataclass(frozen=True, slots=True)
 class WrittenCode:
     """What the journal remembers of a code we wrote: enough to notice it changed or vanished,
-    never its PIN (`fingerprint` is a keyed digest)."""
+    never its PIN (`fingerprint` is a keyed digest of PIN and window). `pin_fingerprint` (the
+    PIN alone) and the window in the clear let drift name the field that changed; None on a
+    record an older version wrote."""
 
     access_code_id: AccessCodeId
     device_id: DeviceId
@@ -197,6 +199,8 @@ class WrittenCode:
     fingerprint: str
     written_at: datetime
     ends_at: datetime | None = None
+    pin_fingerprint: str | None = None
+    starts_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol, runtime_checkable
 
 from reconciler.core.models import (
     AccessCodeId,
@@ -45,24 +44,6 @@ CHANGED_OUTSIDE = "PIN or window changed outside accesscodes since it was last a
 FIELDS = ("code", "starts_at", "ends_at")
 
 
-@runtime_checkable
-class KeptValues(Protocol):
-    """A journal record that also kept the fingerprint of the PIN alone (None on a row an
-    older version wrote) and the window in the clear (the journal's `WrittenRecord`)."""
-
-    @property
-    def pin_fingerprint(self) -> str | None:
-        """`fingerprint(pin, None, None)` of the PIN written."""
-
-    @property
-    def starts_at(self) -> datetime | None:
-        """The start written."""
-
-    @property
-    def ends_at(self) -> datetime | None:
-        """The end written."""
-
-
 @dataclass(frozen=True)
 class LastWritten:
     """What we last wrote to each code (keyed fingerprints from the journal), so a code changed
@@ -86,7 +67,7 @@ class LastWritten:
         from deepdiff import DeepDiff
 
         record = self.records.get(live.access_code_id)
-        if not isinstance(record, KeptValues) or not record.pin_fingerprint or not live.code:
+        if record is None or not record.pin_fingerprint or not live.code:
             return CHANGED_OUTSIDE
         written = {
             "code": record.pin_fingerprint,

@@ -72,7 +72,6 @@ CREATE TABLE IF NOT EXISTS written (
 """
 # Columns added after the first version, added on open to an older database (`_migrate`).
 WRITTEN_COLUMNS = {"pin_fingerprint": "TEXT", "starts_at": "TEXT"}
-KEPT_DIGESTS = 4096  # digests whose values `remember` can still look up (see `fingerprint`)
 
 
 def actor() -> str:
@@ -82,16 +81,6 @@ def actor() -> str:
     if os.environ.get("CI"):
         return "ci"
     return os.environ.get("USER") or os.environ.get("USERNAME") or "unknown"
-
-
-@dataclass(frozen=True, slots=True)
-class WrittenRecord(WrittenCode):
-    """A code we wrote, as the journal reads it back: also the fingerprint of its PIN alone
-    and its window in the clear, so drift can name the fields that changed. `pin_fingerprint`
-    is None on a row an older version wrote (then only the fingerprint of all three counts)."""
-
-    pin_fingerprint: str | None = None
-    starts_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -129,8 +118,6 @@ class Journal:
         for suffix in ("-wal", "-shm"):
             tighten_file(path.with_name(path.name + suffix))
         self._key = key if key is not None else load_key(path.parent / "journal.key")
-        # digest of (PIN, window) -> (digest of the PIN alone, starts_at): see `fingerprint`
-        self._parts: dict[str, tuple[str, str | None]] = {}
 
     def close(self) -> None:
         """Close the database."""
@@ -152,23 +139,20 @@ class Journal:
     # -- fingerprints --------------------------------------------------------------------
 
     def fingerprint(self, pin: str, starts_at: datetime | None, ends_at: datetime | None) -> str:
-        """A keyed digest of a code's values; equal values give equal fingerprints. The PIN's
-        own digest and the start are kept beside it (in memory, never a PIN), so `remember`,
-        given a record carrying this digest, stores them too: the digest is of exactly these
-        values, so its parts cannot belong to another write."""
-        digest = self._digest(pin, starts_at, ends_at)
-        if len(self._parts) >= KEPT_DIGESTS:
-            del self._parts[next(iter(self._parts))]
-        self._parts[digest] = (self._digest(pin, None, None), iso(starts_at))
-        return digest
+        """A keyed digest of a code's values; equal values give equal fingerprints."""
+        return self._digest(pin, starts_at, ends_at)
+
+    def pin_fingerprint(self, pin: str) -> str:
+        """A keyed digest of the PIN alone, so drift can tell a changed PIN from a moved window."""
+        return self._digest(pin, None, None)
 
     def _digest(self, pin: str, starts_at: datetime | None, ends_at: datetime | None) -> str:
         message = f"{pin}|{iso(starts_at) or ''}|{iso(ends_at) or ''}".encode()
         return hmac.new(self._key, message, hashlib.sha256).hexdigest()
 
     def written(self, device_ids: list[str]) -> dict[AccessCodeId, WrittenCode]:
-        """What we last wrote to the codes of these devices (`WrittenRecord`s: with the PIN's
-        own fingerprint and the window, where the row has them)."""
+        """What we last wrote to the codes of these devices (with the PIN's own fingerprint and
+        the window, where the row has them)."""
         if not device_ids:
             return {}
         marks = ",".join("?" * len(device_ids))
@@ -178,7 +162,7 @@ class Journal:
             device_ids,
         )
         return {
-            AccessCodeId(a): WrittenRecord(
+            AccessCodeId(a): WrittenCode(
                 AccessCodeId(a),
                 DeviceId(d),
                 n,
@@ -192,9 +176,7 @@ class Journal:
         }
 
     def remember(self, code: WrittenCode) -> None:
-        """Record what we just wrote to a code, with its PIN's own fingerprint and its start
-        when `code.fingerprint` was made by `fingerprint` here (else those stay empty)."""
-        pin_fingerprint, starts_at = self._parts.get(code.fingerprint, (None, None))
+        """Record what we just wrote to a code (fingerprints and window, never a PIN)."""
         self._db.execute(
             "INSERT INTO written (access_code_id, device_id, name, fingerprint, written_at, "
             "ends_at, pin_fingerprint, starts_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
@@ -209,8 +191,8 @@ class Journal:
                 code.fingerprint,
                 iso(code.written_at),
                 iso(code.ends_at),
-                pin_fingerprint,
-                starts_at,
+                code.pin_fingerprint,
+                iso(code.starts_at),
             ),
         )
 
