@@ -1,12 +1,12 @@
 """Recurring windows and time zones: what `reconciler.planning.schedule` promises.
 
-Schedules run on local wall-clock time. The choices these tests pin down:
+Cron starts are local wall-clock times; durations follow RFC 5545. The choices pinned down:
 
 - a cron time is local: `0 10 * * TUE` in New York is 15:00Z in winter and 14:00Z in summer;
 - a wall time skipped by spring-forward is shifted later by the gap (02:30 becomes 03:30);
 - a wall time repeated by fall-back is used once, the first time (fold=0);
-- a duration is wall-clock time: a 10:00 + 4 h window ends at 14:00 local even across DST
-  (an end inside a gap is shifted later like a start);
+- a duration in hours or minutes is elapsed time: a 22:00 + 6 h window is 6 real hours even
+  across DST (days, nominal, are in tests/test_rfc5545_durations.py);
 - a window already open at `now` is still listed;
 - the next occurrence of a code is never programmed before the previous one ends.
 """
@@ -168,7 +168,7 @@ def brute_force(
         if day != "*" and CRON_DAYS[(today.weekday() + 1) % 7] != day:
             continue
         start = localize_by_search(datetime.combine(today, time(int(hour), int(minute))), zone)
-        end = localize_by_search(wall(start, zone) + code.schedule.duration, zone)
+        end = start + code.schedule.duration  # hours and minutes: elapsed (RFC 5545)
         if end > now and start < now + horizon:
             found.append((start, end))
     return found
@@ -236,30 +236,25 @@ def test_no_occurrence_in_the_horizon_is_missing_or_extra(
 
 @PROPERTY
 @given(scenarios())
-def test_window_length_on_the_wall_is_the_duration(
+def test_window_length_in_real_time_is_the_duration(
     scenario: tuple[ZoneInfo, DesiredCode, datetime, timedelta],
 ) -> None:
-    """A 10:00 + 4 h booking ends at 14:00 local even if DST changes inside it, so the real
-    length is then the duration +/- the change. Only an end the jump skips is later, by the
-    gap, like a skipped start."""
+    """A duration in hours and minutes is elapsed time (RFC 5545): the window lasts exactly
+    that long even if DST changes inside it; on the wall it is then longer or shorter."""
     zone, code, now, horizon = scenario
     assert code.schedule is not None
     for start, end in occurrences(code, zone, now=now, horizon=horizon):
-        on_the_wall = wall(end, zone) - wall(start, zone)
-        real = end - start
-        if on_the_wall != code.schedule.duration:
-            assert on_the_wall == code.schedule.duration + gap_at(end, zone)
-        assert abs(real - code.schedule.duration) <= timedelta(hours=1)
+        assert end - start == code.schedule.duration
 
 
-def test_a_window_across_dst_keeps_its_local_end() -> None:
-    """Booked 22:00 + 6 h the night New York springs forward: 22:00-04:00 local, 5 h real."""
+def test_a_window_across_dst_lasts_its_real_hours() -> None:
+    """Booked 22:00 + 6 h the night New York springs forward: 6 h real, 22:00-05:00 local."""
     code = recurring("0 22 7 3 *", timedelta(hours=6))
     now = datetime(2026, 3, 7, 12, 0, tzinfo=UTC)
     [(start, end)] = occurrences(code, NEW_YORK, now=now, horizon=timedelta(days=1))
     assert wall(start, NEW_YORK) == datetime(2026, 3, 7, 22, 0)
-    assert wall(end, NEW_YORK) == datetime(2026, 3, 8, 4, 0)
-    assert end - start == timedelta(hours=5)
+    assert wall(end, NEW_YORK) == datetime(2026, 3, 8, 5, 0)
+    assert end - start == timedelta(hours=6)
 
 
 def test_a_skipped_start_moves_later_by_the_gap() -> None:
@@ -297,13 +292,13 @@ def test_a_skipped_start_shifted_onto_another_cron_time_counts_once() -> None:
 
 def test_a_repeated_wall_time_gives_one_occurrence_the_first() -> None:
     """01:30 happens twice on 1 November 2026 in New York (EDT, then EST): one window, from
-    the first 01:30 (05:30Z), not a second from 06:30Z. It ends at 02:00 local (EST, 07:00Z):
-    30 min on the wall, 90 min of real time."""
+    the first 01:30 (05:30Z), not a second from 06:30Z. It lasts 30 real minutes, to 06:00Z
+    (01:00 EST, after the clock went back)."""
     code = recurring("30 1 * * SUN", timedelta(minutes=30))
     now = datetime(2026, 10, 31, 12, 0, tzinfo=UTC)
     windows = occurrences(code, NEW_YORK, now=now, horizon=timedelta(days=2))
     assert windows == [
-        (datetime(2026, 11, 1, 5, 30, tzinfo=UTC), datetime(2026, 11, 1, 7, 0, tzinfo=UTC))
+        (datetime(2026, 11, 1, 5, 30, tzinfo=UTC), datetime(2026, 11, 1, 6, 0, tzinfo=UTC))
     ]
 
 
@@ -323,13 +318,13 @@ def test_a_window_open_now_is_included() -> None:
 
 
 def test_a_window_open_across_fall_back_is_included() -> None:
-    """Booked 01:00 + 2 h on fall-back night: 01:00 EDT to 03:00 EST, 3 h real. At 02:30 EST
-    it is still open and must be listed (a search from `now - duration` in UTC missed it)."""
+    """Booked 01:00 + 2 h on fall-back night: 01:00 EDT to 02:00 EST, 2 h real. At the second
+    01:30 (EST) it is still open and must be listed."""
     code = recurring("0 1 * * *", timedelta(hours=2))
-    now = datetime(2026, 11, 1, 7, 30, tzinfo=UTC)  # 02:30 EST
+    now = datetime(2026, 11, 1, 6, 30, tzinfo=UTC)  # 01:30 EST
     windows = occurrences(code, NEW_YORK, now=now, horizon=timedelta(hours=12))
     assert windows == [
-        (datetime(2026, 11, 1, 5, 0, tzinfo=UTC), datetime(2026, 11, 1, 8, 0, tzinfo=UTC))
+        (datetime(2026, 11, 1, 5, 0, tzinfo=UTC), datetime(2026, 11, 1, 7, 0, tzinfo=UTC))
     ]
 
 

@@ -109,3 +109,66 @@ def test_no_pin_is_ever_printed(cli: CliRunner, quickstart: Path) -> None:
             assert pin not in text.output, state
             assert pin not in data.output, state
         cli("apply", "-c", str(quickstart), "--now", NOW, "--auto-approve")
+
+
+def _rows(text: str, device: str) -> list[str]:
+    """The code names in the text table of one device (its rows, not its `Next due` line)."""
+    section = text.split(f"\n{device} (", 1)[1].split("\n\n", 1)[0]
+    rows = section.splitlines()[2:]  # the device line and the table's header
+    return [row.split("  ")[1] for row in rows if row.startswith("  ") and "Next due" not in row]
+
+
+def _names(data: dict[str, Any], device: str) -> list[tuple[str, str | None]]:
+    return [(c["name"], c["occurrence"]) for c in _device(data, device)["codes"]]
+
+
+def test_a_period_lists_no_window_that_starts_after_it(
+    cli: CliRunner, quickstart: Path, snapshot: SnapshotAssertion
+) -> None:
+    # Ends 01:00 New York on Tuesday 1 December: the cleaner comes at 10:00 and the guest at
+    # 15:00, though both go on the front door (72 h ahead) inside the period.
+    period = ("--from", "2026-11-29T00:00:00Z", "--to", "2026-12-01T06:00:00Z")
+    data = _json(cli, quickstart, *period)
+    assert _names(data, "front-door") == [("Alice (resident)", None)]
+    assert _names(data, "back-door") == [("Alice (resident)", None)]
+
+    text = cli("timeline", "-c", str(quickstart), "--now", NOW, *period)
+    assert text.code == 0, text.output
+    assert _rows(text.out, "front-door") == ["Alice (resident)"]
+    assert _rows(text.out, "back-door") == ["Alice (resident)"]
+    assert text.out == snapshot
+
+
+def test_a_window_touching_the_period_at_an_edge_is_not_listed(
+    cli: CliRunner, quickstart: Path
+) -> None:
+    cleaner = ("Cleaner", "2026-12-01T15:00:00Z")  # 15:00Z to 19:00Z on both doors
+    to_start = _json(cli, quickstart, "--from", NOW, "--to", "2026-12-01T15:00:00Z")
+    assert cleaner not in _names(to_start, "front-door")
+    into_it = _json(cli, quickstart, "--from", NOW, "--to", "2026-12-01T15:01:00Z")
+    assert cleaner in _names(into_it, "front-door") and cleaner in _names(into_it, "back-door")
+
+    at_end = _json(cli, quickstart, "--from", "2026-12-01T19:00:00Z", "--to", "2026-12-02T00:00Z")
+    assert cleaner not in _names(at_end, "front-door") + _names(at_end, "back-door")
+    before_end = _json(cli, quickstart, "--from", "2026-12-01T18:59:00Z", "--to", "2026-12-02")
+    assert cleaner in _names(before_end, "front-door") and cleaner in _names(
+        before_end, "back-door"
+    )
+
+    # A window that ended before --from is not listed either (last Tuesday's, after apply).
+    cli("apply", "-c", str(quickstart), "--now", NOW, "--auto-approve")
+    later = _json(cli, quickstart, "--from", "2026-11-25T00:00:00Z", "--to", "2026-11-26T00:00Z")
+    assert _names(later, "back-door") == [("Alice (resident)", None)]
+
+
+def test_a_code_without_an_end_is_in_every_period_once_on_the_lock(
+    cli: CliRunner, quickstart: Path
+) -> None:
+    # Not on the lock yet: Alice goes on now, so a period ending now does not show her.
+    before = _json(cli, quickstart, "--from", "2026-11-20T00:00:00Z", "--to", NOW)
+    assert _names(before, "front-door") == [] and _names(before, "back-door") == []
+
+    cli("apply", "-c", str(quickstart), "--now", NOW, "--auto-approve")
+    far = _json(cli, quickstart, "--from", "2027-06-03T00:00:00Z", "--to", "2027-06-04T00:00Z")
+    assert _names(far, "front-door") == [("Alice (resident)", None)]
+    assert _names(far, "back-door") == [("Alice (resident)", None)]

@@ -42,7 +42,7 @@ from reconciler.core.models import (
     Schedule,
     SourceRef,
 )
-from reconciler.core.settings import Settings, parse_duration
+from reconciler.core.settings import Settings, calendar_days, parse_duration
 
 
 @dataclass(frozen=True)
@@ -343,6 +343,7 @@ def _devices(model: ConfigFile, merged: _Merged) -> Iterable[DesiredDevice]:
                     cron=code.schedule.cron,
                     duration=parse_duration(code.schedule.duration),
                     timezone=code.schedule.timezone,
+                    days=calendar_days(code.schedule.duration),
                 )
             codes.append(
                 DesiredCode(

@@ -53,11 +53,15 @@ class CodeStatus(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Schedule:
-    """A recurring window: a cron expression for each start and how long each one lasts."""
+    """A recurring window: a cron expression for each start and how long each one lasts.
+
+    `days`: how much of `duration` is whole calendar days (RFC 5545 nominal time, `1d`/`1w`);
+    the rest is elapsed time. None: `duration.days`, so only `24h` or more needs it set."""
 
     cron: str
     duration: timedelta
     timezone: str | None = None
+    days: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,13 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(**{_UNITS[unit]: int(n) for n, unit in parts})
 
 
+def calendar_days(text: str) -> int:
+    """The whole days (a week is 7) written in a duration: RFC 5545 counts them on the
+    calendar (same wall time), and the hours, minutes and seconds as elapsed time, so `24h`
+    is 24 real hours while `1d` is the next day at the same time."""
+    return sum(int(n) * (7 if unit == "w" else 1) for n, unit in re.findall(r"(\d+)([wd])", text))
+
+
 def format_duration(span: timedelta) -> str:
     """The inverse of `parse_duration`, for messages and plans."""
     seconds = int(span.total_seconds())

@@ -139,7 +139,7 @@ def _create(lock: LockPlan, target: Target, replacing: LiveCode | None = None) -
         reasons = ["missing on device"]
     if due_at is not None:
         reasons[0] += f"; programmed {_lead(target, due_at)} before it starts"
-    warnings = []
+    warnings = list(target.warnings)
     if spec.offline:
         rounding = spec.time_rounding or offline_rounding(spec, lock.zone)
         bound = "daily" if rounding == "1d" else "hourly"

@@ -1,9 +1,10 @@
 """Time: which zone a code's times are in, recurring windows, and when a change falls due.
 
 A code's window is turned into UTC with the device's zone (config, then provider, then
-`settings.timezone`). Recurring schedules are expanded in local wall-clock time, so a weekly
-10:00 cleaner stays 10:00 across DST. Lead times follow the seeds: a lock that schedules natively
-is programmed 72 h ahead; otherwise the code goes on 30 minutes before it starts.
+`settings.timezone`). Recurring starts are local wall-clock times, so a weekly 10:00 cleaner
+stays 10:00 across DST; durations follow RFC 5545 (days nominal, hours elapsed). Lead times
+follow the seeds: a lock that schedules natively is programmed 72 h ahead; otherwise the code
+goes on 30 minutes before it starts.
 """
 
 from __future__ import annotations
@@ -14,7 +15,14 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
-from reconciler.core.models import Capabilities, CodeSpec, DesiredCode, DesiredDevice, SourceRef
+from reconciler.core.models import (
+    Capabilities,
+    CodeSpec,
+    DesiredCode,
+    DesiredDevice,
+    Schedule,
+    SourceRef,
+)
 from reconciler.core.rules import offline_rounding
 from reconciler.core.settings import Settings
 
@@ -57,6 +65,7 @@ class Target:
     spec: CodeSpec = field(repr=False)
     occurrence: datetime | None = None
     program_at: datetime | None = None
+    warnings: tuple[str, ...] = ()
 
     @property
     def source(self) -> SourceRef | None:
@@ -79,33 +88,70 @@ def occurrences(
       also fires at that later time (`*/30 * * * *`), the two are one occurrence, not two.
     - A start that exists twice (the hour a fall-back repeats) is taken once, the first time
       (fold=0): the lock gets one window, not two.
-    - The duration is wall-clock time: a 4 h window booked 10:00 ends at 14:00 local, even
-      when DST changes inside it (the window is then 3 h or 5 h of real time). An end that
-      falls in a gap is shifted later in the same way as a start.
+    - The duration follows RFC 5545 (DURATION): days and weeks are nominal, so `1d` ends at
+      the same wall time the next day; hours, minutes and seconds are elapsed, so `3h` is
+      3 real hours even across a change. `1d2h` is one calendar day, then 2 real hours.
+    Both kinds of start also give a warning: see `windows`.
     """
+    return [(start, end) for start, end, _ in windows(code, zone, now=now, horizon=horizon)]
+
+
+def windows(
+    code: DesiredCode, zone: ZoneInfo, *, now: datetime, horizon: timedelta
+) -> list[tuple[datetime, datetime, str | None]]:
+    """`occurrences` with, for each, a warning when its start was skipped or repeated by a
+    clock change (None otherwise), so the plan tells the person which window moved."""
     assert code.schedule is not None
     schedule = code.schedule
     local_zone = ZoneInfo(schedule.timezone) if schedule.timezone else zone
-    # Start a day early: the duration is wall-clock time, so `now - duration` in UTC can be up
-    # to a DST shift later than the start of a window still open now (a window begun before a
-    # fall-back ends an hour later in UTC). Windows already over are filtered out below.
+    days, exact = duration_parts(schedule)
+    # Start a day early: nominal days are wall-clock time, so `now - duration` in UTC can be
+    # up to a DST shift later than the start of a window still open now. Windows already over
+    # are filtered out below.
     since = now - schedule.duration - timedelta(days=1)
     iterator = croniter(schedule.cron, since.astimezone(local_zone).replace(tzinfo=None))
     until = now + horizon
-    windows: list[tuple[datetime, datetime]] = []
+    found: list[tuple[datetime, datetime, str | None]] = []
     last_start: datetime | None = None
     while True:
-        local_start = _localize(iterator.get_next(datetime), local_zone)
+        booked: datetime = iterator.get_next(datetime)
+        local_start = _localize(booked, local_zone)
         start = local_start.astimezone(UTC)
         if start >= until:
-            return windows
+            return found
         if last_start is not None and start <= last_start:
             continue  # a skipped wall time shifted onto one the cron also names
         last_start = start
-        local_end = _localize(local_start.replace(tzinfo=None) + schedule.duration, local_zone)
-        end = local_end.astimezone(UTC)
+        nominal_end = local_start.replace(tzinfo=None) + timedelta(days=days)
+        end = _localize(nominal_end, local_zone).astimezone(UTC) + exact
         if end > now:
-            windows.append((start, end))
+            found.append((start, end, _start_warning(code.name, booked, local_start)))
+
+
+def duration_parts(schedule: Schedule) -> tuple[int, timedelta]:
+    """A schedule's duration as (nominal days, elapsed rest), RFC 5545's split: weeks count as
+    7 days. `Schedule.days` says where the config drew the line; without it (a Schedule built
+    in code) the timedelta's own days are taken as nominal."""
+    days = schedule.duration.days if schedule.days is None else schedule.days
+    return days, schedule.duration - timedelta(days=days)
+
+
+def _start_warning(name: str, booked: datetime, local_start: datetime) -> str | None:
+    """Why a window does not start at the wall time the cron names, or None if it does."""
+    zone = local_start.tzinfo
+    assert isinstance(zone, ZoneInfo)
+    where = f"on {booked.date().isoformat()} in {zone.key}"
+    if local_start.replace(tzinfo=None) != booked:
+        return (
+            f"{name}: {booked:%H:%M} does not exist {where} (clocks go forward); "
+            f"the window starts at {local_start:%H:%M}"
+        )
+    if booked.replace(tzinfo=zone, fold=1).utcoffset() != local_start.utcoffset():
+        return (
+            f"{name}: {booked:%H:%M} occurs twice {where} (clocks go back); the window "
+            f"starts at the first, {local_start:%H:%M} UTC{local_start:%z}"
+        )
+    return None
 
 
 def lead_time(code: DesiredCode, capabilities: Capabilities, settings: Settings) -> timedelta:
@@ -127,8 +173,10 @@ def targets(
     for code in device.codes:
         if code.schedule is not None:
             previous_end: datetime | None = None
-            for start, end in occurrences(code, zone, now=now, horizon=settings.horizon):
+            for start, end, warning in windows(code, zone, now=now, horizon=settings.horizon):
                 target = _target(code, start, end, capabilities, settings, zone, occurrence=start)
+                if warning is not None:
+                    target = replace(target, warnings=(warning,))
                 if previous_end and target.program_at and target.program_at < previous_end:
                     # One PIN cannot be on a lock twice: the next occurrence waits its turn.
                     target = replace(target, program_at=previous_end)

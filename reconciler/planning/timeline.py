@@ -226,11 +226,20 @@ def _from_change(change: Change, target: Target | None, now: datetime) -> tuple[
 
 
 def _in(entry: Entry, start: datetime, end: datetime, now: datetime) -> bool:
-    """Whether the code is on the lock or could open the door at some time in the period."""
-    if entry.change == str(Action.DELETE):
-        return start <= now <= end  # on the lock until the pending delete, which is due now
-    lower = None if entry.on_lock else entry.programmed_from or entry.starts_at
-    return (lower is None or lower < end) and (entry.ends_at is None or entry.ends_at > start)
+    """Whether the code can open the door at some time in the half-open period [start, end):
+    its window starts before `end` and ends after `start`. A window that ends exactly at
+    `start`, or starts exactly at `end`, does not overlap it."""
+    if entry.change == str(Action.DELETE) and not start <= now <= end:
+        return False  # on the lock only until the pending delete, which is due now
+    opens = _opens(entry)
+    return (opens is None or opens < end) and (entry.ends_at is None or entry.ends_at > start)
+
+
+def _opens(entry: Entry) -> datetime | None:
+    """When the code starts to open the door: its window's start, but never before it goes on
+    the lock (`programmed_from`, unset for a code already on it). None: open at any time."""
+    bounds = [t for t in (entry.starts_at, entry.programmed_from) if t is not None]
+    return max(bounds, default=None)
 
 
 def _next_due(changes: Sequence[Change], zone: ZoneInfo) -> NextDue | None:
