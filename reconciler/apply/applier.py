@@ -347,8 +347,6 @@ def _record(journal: Journal, entry: int, outcome: Outcome, now: datetime) -> No
         journal.forget(change.access_code_id)
     elif outcome.written is not None and outcome.written.code and outcome.access_code_id:
         written = outcome.written
-        if change.action is Action.CREATE:
-            _forget_replaced(journal, change.device_id, written, outcome.access_code_id)
         mark = journal.fingerprint(written.code, written.starts_at, written.ends_at)
         journal.remember(
             WrittenCode(
@@ -362,18 +360,6 @@ def _record(journal: Journal, entry: int, outcome: Outcome, now: datetime) -> No
                 starts_at=written.starts_at,
             )
         )
-
-
-def _forget_replaced(journal: Journal, device_id: DeviceId, written: CodeSpec, new_id: str) -> None:
-    """A code created again (it had vanished from the lock) replaces the record of the old one:
-    otherwise the old id would be reported `missing` at every run, healed or not."""
-    for old in journal.written([device_id]).values():
-        if (
-            old.name == written.name
-            and old.ends_at == written.ends_at
-            and old.access_code_id != new_id
-        ):
-            journal.forget(old.access_code_id)
 
 
 def _planned_pins(plan: Plan) -> dict[DeviceId, set[str]]:

@@ -9,14 +9,11 @@ the devices themselves cannot be listed, the provider is down: that fails the wh
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Callable, Sequence
 
-from reconciler.core.errors import ProviderError
+from reconciler.core.errors import ProviderError, mask_digits
 from reconciler.core.models import DeviceId, LiveCode, LiveDevice
 from reconciler.providers.base import Provider
-
-_DIGITS = re.compile(r"(?<![\w-])\d{4,}(?![\w-])")
 
 
 async def read_live(
@@ -37,7 +34,7 @@ async def read_live(
             try:
                 return await provider.list_codes(device_id)
             except ProviderError as exc:
-                return _masked(str(exc) or type(exc).__name__)
+                return mask_digits(str(exc) or type(exc).__name__)
             finally:
                 if on_read is not None:
                     on_read()
@@ -54,8 +51,3 @@ async def read_live(
             unmanaged=tuple(c for c in codes if not c.is_managed),
         )
     return live
-
-
-def _masked(message: str) -> str:
-    """A provider's message with any run of four or more digits hidden: it may be a PIN."""
-    return _DIGITS.sub("****", message)

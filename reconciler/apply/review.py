@@ -75,10 +75,10 @@ def sealed(data: dict[str, Any], key: bytes) -> dict[str, Any]:
     return {**data, "seal": seal(data, key)}
 
 
-def check_seal(saved: dict[str, Any], path: Path, key: bytes | None) -> bool:
+def check_seal(saved: dict[str, Any], path: Path, key: bytes | None) -> None:
     """Refuse a plan file that `plan --out` did not write, or whose seal cannot be checked
-    here. Returns whether the seal matches: one that does not is refused by `check_saved`,
-    which has the plan made now to name the field that was edited."""
+    here. A seal that does not match is refused by `check_saved`, which has the plan made now
+    to name the field that was edited."""
     given = saved.get("seal")
     if not isinstance(given, str) or not given.startswith(SEAL_PREFIX):
         raise PlanRefused(
@@ -90,7 +90,6 @@ def check_seal(saved: dict[str, Any], path: Path, key: bytes | None) -> bool:
             f"cannot check the seal of {path}: no plan key ({KEY_SOURCES}) here; "
             "apply where the plan was made, or plan again"
         )
-    return hmac.compare_digest(given, seal(saved, key))
 
 
 def refuse_if_edited(saved: dict[str, Any], fresh: Plan) -> None:

@@ -176,7 +176,14 @@ class Journal:
         }
 
     def remember(self, code: WrittenCode) -> None:
-        """Record what we just wrote to a code (fingerprints and window, never a PIN)."""
+        """Record what we just wrote to a code (fingerprints and window, never a PIN). A record
+        of the same code under an older id (same lock, name and end: it vanished and was
+        created again) is replaced, or it would be reported `missing` at every run."""
+        self._db.execute(
+            "DELETE FROM written WHERE device_id = ? AND name = ? AND ends_at IS ? "
+            "AND access_code_id != ?",
+            (code.device_id, code.name, iso(code.ends_at), code.access_code_id),
+        )
         self._db.execute(
             "INSERT INTO written (access_code_id, device_id, name, fingerprint, written_at, "
             "ends_at, pin_fingerprint, starts_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
