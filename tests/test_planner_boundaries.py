@@ -266,8 +266,8 @@ def test_an_update_does_not_free_a_slot_and_does_not_stop_the_slot_count() -> No
     assert steps(result) == [("update", "Changed"), ("blocked", "New")]
     blocked = result.changes[1]
     assert blocked.reasons == (
-        "no free slot: the lock holds at most 1 codes and all are programmed at "
-        "2026-11-23T15:00:00Z",
+        "unplaced: no free slot: the lock holds at most 1 codes and all are programmed at "
+        "2026-11-23T15:00:00Z; sooner stays come first",
     )
     assert (blocked.due_at, blocked.spec) == (None, None)
     roomy = Capabilities(native_scheduling=True, max_active_codes=5)

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from reconciler.core.errors import (
     AccessCodesError,
@@ -41,6 +42,9 @@ from reconciler.core.plan import Action, Change, Plan
 from reconciler.core.rules import generate_pin
 from reconciler.providers.base import Provider
 from reconciler.state.journal import Journal
+
+if TYPE_CHECKING:
+    from reconciler.apply.backup import BackupPull
 
 SKIPPED_AFTER_FAILED_CREATE = (
     "not sent: a create on this lock failed; nobody loses a code until it is in place"
@@ -81,9 +85,11 @@ class Outcome:
 
 @dataclass(frozen=True)
 class ApplyReport:
-    """Every outcome of one apply, in the order the changes ran per device."""
+    """Every outcome of one apply, in the order the changes ran per device, and the backup
+    codes pulled after them (`apply.backup`: not changes of the plan, so never counted)."""
 
     outcomes: tuple[Outcome, ...]
+    backups: tuple[BackupPull, ...] = ()
 
     @property
     def failed(self) -> list[Outcome]:

@@ -5,19 +5,25 @@ plan after an import is empty; unmanaged codes are listed as comments (they are 
 unless the user moves them into the config). PINs are written as `${VAR}` references, with the
 values going to an env file only when asked, so the YAML can be committed as it is. Codes that
 would collide in the config (one name twice on a lock, two names giving one variable) stop the
-import with both named, before anything is written.
+import with both named, before anything is written. One name with one PIN on several doors is
+written once under `people:` (`importpeople`), its doors keeping their `devices:` entries.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from reconciler.apply.importpeople import (
+    Person,
+    code_fields,
+    env_name,
+    find_people,
+    person_env_name,
+)
 from reconciler.core.errors import AccessCodesError
-from reconciler.core.models import DeviceId, DeviceKey, LiveCode
-from reconciler.core.plan import iso
+from reconciler.core.models import Device, DeviceId, DeviceKey, LiveCode
 from reconciler.providers.base import Provider
 
 
@@ -28,12 +34,6 @@ class ImportResult:
     yaml: str
     env: dict[str, str] = field(default_factory=dict, repr=False)
     missing: list[str] = field(default_factory=list)
-
-
-def env_name(key: str, name: str) -> str:
-    """`${FRONT_DOOR_GUEST_BOB_PIN}`: a variable name from a device key and a code name."""
-    raw = f"{key}_{name}_PIN".upper()
-    return re.sub(r"_+", "_", re.sub(r"[^A-Z0-9]", "_", raw)).strip("_")
 
 
 def _quote(text: str) -> str:
@@ -71,6 +71,9 @@ async def import_config(
             "cannot import, nothing was written:\n  " + "\n  ".join(conflicts) + "\nRename "
             "one code of each on the lock (or in the maker's app), then import again."
         )
+    entries = [(key, _entries(codes, include_unmanaged)) for key, _, codes in listed]
+    people = find_people(entries, literal=literal_codes)
+    merged = {(door, person.name) for person in people for door in person.doors}
     lines = [
         "# Written by `accesscodes import`. PINs are ${VAR} references: set them in the",
         "# environment (or in a secret store) before running plan.",
@@ -78,21 +81,48 @@ async def import_config(
         provider_yaml.rstrip(),
         "devices:",
     ]
-    for key, device_id, codes in listed:
-        lines += [f"  {_quote(key)}:", f"    device_id: {_quote(device_id)}"]
-        zone = found[device_id].capabilities.timezone
-        if zone:
-            lines.append(f"    timezone: {_quote(zone)}")
-        entries = _entries(codes, include_unmanaged)
+    for (key, device_id, codes), (_, kept) in zip(listed, entries, strict=True):
+        kept = [c for c in kept if (key, c.name) not in merged]
+        lines += _device(key, found[device_id], kept, result, literal_codes)
         unmanaged = [c for c in codes if not c.is_managed]
-        lines.append("    codes:" if entries else "    codes: []")
-        for code in entries:
-            lines += _entry(key, code, result, literal_codes)
         if unmanaged and not include_unmanaged:
             lines.append("    # unmanaged codes on this lock (never touched by accesscodes):")
             lines += [f"    #   - {c.name!r} ({c.access_code_id})" for c in unmanaged]
+    lines += _people(people, result, literal_codes)
     result.yaml = "\n".join(lines) + "\n"
     return result
+
+
+def _device(
+    key: DeviceKey, device: Device, entries: Sequence[LiveCode], result: ImportResult, literal: bool
+) -> list[str]:
+    """One `devices:` entry: its id, its zone and the codes that stay with this door."""
+    lines = [f"  {_quote(key)}:", f"    device_id: {_quote(device.device_id)}"]
+    zone = device.capabilities.timezone
+    if zone:
+        lines.append(f"    timezone: {_quote(zone)}")
+    lines.append("    codes:" if entries else "    codes: []")
+    for code in entries:
+        lines += _entry(key, code, result, literal)
+    return lines
+
+
+def _people(people: Sequence[Person], result: ImportResult, literal: bool) -> list[str]:
+    """The `people:` section (nothing without people): each once, with its doors."""
+    if not people:
+        return []
+    lines = ["# one name with one PIN on several doors, written once:", "people:"]
+    for person in people:
+        lines.append(f"  - name: {_quote(person.name)}")
+        if literal:
+            lines.append(f"    code: {_quote(person.pin)}")
+        else:
+            variable = person_env_name(person.name)
+            result.env[variable] = person.pin
+            lines.append(f"    code: ${{{variable}}}")
+        lines.append(f"    doors: [{', '.join(_quote(door) for door in person.doors)}]")
+        lines += [f"    {line}" for line in person.fields]
+    return lines
 
 
 def _entries(codes: Sequence[LiveCode], include_unmanaged: bool) -> list[LiveCode]:
@@ -134,6 +164,7 @@ def _conflicts(
 
 
 def _entry(key: str, code: LiveCode, result: ImportResult, literal: bool) -> list[str]:
+    """One code under a device's `codes:`; its PIN as `${VAR}` unless `literal`."""
     name = code.name
     out = [f"      - name: {_quote(name)}"]
     if not code.is_managed:
@@ -147,10 +178,4 @@ def _entry(key: str, code: LiveCode, result: ImportResult, literal: bool) -> lis
             variable = env_name(key, name)
             result.env[variable] = code.code
             out.append(f"        code: ${{{variable}}}")
-    if code.is_one_time_use:
-        out.append("        one_time_use: true")
-    if code.starts_at is not None and (code.ends_at is not None or code.is_one_time_use):
-        out.append(f"        starts_at: {iso(code.starts_at)}")
-    if code.ends_at is not None and not code.is_one_time_use:
-        out.append(f"        ends_at: {iso(code.ends_at)}")
-    return out
+    return out + [f"        {line}" for line in code_fields(code)]

@@ -6,28 +6,35 @@ shown is what is done.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from reconciler.apply.applier import ApplyReport, ConfirmWait, Outcome, apply_plan
+from reconciler.apply.backup import pull_backups
 from reconciler.apply.inventory import read_live
 from reconciler.config.load import Config
 from reconciler.core.models import DeviceId, LiveDevice
 from reconciler.core.plan import Plan
 from reconciler.planning.drift import LastWritten
+from reconciler.planning.pins import assign_pins
 from reconciler.planning.planner import plan as make_plan
 from reconciler.providers.base import Provider
 from reconciler.state.journal import Journal
+from reconciler.state.pins import StoredPins
 
 
 @dataclass(frozen=True)
 class PlannedRun:
-    """A plan and the live state it was made from (the applier needs both)."""
+    """A plan and the live state it was made from (the applier needs both), and the PINs of
+    people and stays to keep in the state store when it is applied (`keep_pins`; `new_pins`:
+    the holders among them whose PIN was drawn in this run, which apply tells the user)."""
 
     plan: Plan
     live: dict[DeviceId, LiveDevice]
+    keep_pins: Mapping[str, str] = field(default_factory=dict, repr=False)
+    new_pins: frozenset[str] = frozenset()
 
 
 def journal_path(config: Config) -> Path:
@@ -59,12 +66,24 @@ async def plan_run(
         provider, device_ids, concurrency=config.settings.concurrency, on_read=on_device_read
     )
     last_written = None
+    stored = StoredPins()
     if journal is not None:
         last_written = LastWritten(journal.written(list(live)), journal.fingerprint)
-    result = make_plan(
-        config.devices, live, now=now, settings=config.settings, last_written=last_written
+        stored = journal.pins.load()
+    pins = assign_pins(
+        config.devices, config.holders, live, stored=stored.pins, rotations=stored.rotations
     )
-    return PlannedRun(result, live)
+    result = make_plan(
+        pins.devices, live, now=now, settings=config.settings, last_written=last_written
+    )
+    return PlannedRun(result, live, pins.keep, pins.generated)
+
+
+def keep_pins(journal: Journal, planned: PlannedRun, now: datetime) -> None:
+    """Keep the PINs people and stays were given in this run (drawn new, or read from their
+    doors), before any of them is sent: from now on they are reused, never drawn again."""
+    if planned.keep_pins:
+        journal.pins.keep(planned.keep_pins, now)
 
 
 async def apply_run(
@@ -80,11 +99,13 @@ async def apply_run(
     """Carry out the due changes of a plan made by `plan_run`, recording them in `journal`.
 
     The run is always closed in the journal, `failed` if any change did not go through or an
-    error escaped, else `ok`: only a killed process leaves a run `running`.
+    error escaped, else `ok`: only a killed process leaves a run `running`. Last, a stay whose
+    code failed to set near check-in gets a backup code (`apply.backup`, in `report.backups`).
     """
     now = clock or (lambda: planned.plan.now)
     run_id = 0
     if journal is not None:
+        keep_pins(journal, planned, now())
         run_id = journal.start_run(command="apply", plan_checksum=planned.plan.checksum, now=now())
     result = "failed"
     try:
@@ -98,6 +119,16 @@ async def apply_run(
             run_id=run_id,
             clock=now,
             confirm=confirm,
+        )
+        report = await pull_backups(
+            config,
+            provider,
+            planned.plan.changes,
+            planned.live,
+            report,
+            journal=journal,
+            run_id=run_id,
+            clock=now,
         )
         result = "failed" if report.failed else "ok"
         return report

@@ -179,3 +179,37 @@ def history_command(config: Config, limit: int) -> int:
         sys.stdout, lambda: render_history_text(rows), lambda: history_renderables(rows)
     )
     return EXIT_OK
+
+
+def rotate_command(config: Config, name: str) -> int:
+    """`rotate NAME`: ask for a new PIN for exactly one person or stay. Nothing is sent here:
+    the next plan shows the new PIN going onto each of their doors, and apply keeps it."""
+    from reconciler.apply.run import open_journal
+
+    matches = [
+        h for h in config.holders if name in (h.label, h.key.partition(":")[2]) or h.key == name
+    ]
+    if not matches:
+        known = ", ".join(sorted({h.label for h in config.holders})) or "none"
+        raise UsageError(f"no person or stay is called {name!r} (people and stays: {known})")
+    if len(matches) > 1:
+        keys = ", ".join(h.key for h in matches)
+        raise UsageError(f"{name!r} names more than one person or stay ({keys}): use its id")
+    holder = matches[0]
+    if holder.given_pin:
+        raise UsageError(f"{holder.label}'s PIN is written in the config: change it there")
+    if holder.pin_per_door:
+        raise UsageError(
+            f"{holder.label} has a PIN per door (pin_per_door: true): nothing to rotate"
+        )
+    journal = open_journal(config, create=True)
+    assert journal is not None
+    try:
+        journal.pins.rotate(holder.key, datetime.now(UTC))
+    finally:
+        journal.close()
+    print(
+        f"{holder.label} gets a new PIN at the next apply (see it in `accesscodes plan`); "
+        "the old PIN works until then."
+    )
+    return EXIT_OK

@@ -234,7 +234,16 @@ def _add_tools(subparsers: Subparsers) -> None:
     _with_config(tamper)
     tamper.add_argument(
         "action",
-        choices=("change-pin", "disable", "add-unmanaged", "remove", "offline", "online", "fail"),
+        choices=(
+            "change-pin",
+            "disable",
+            "add-unmanaged",
+            "remove",
+            "offline",
+            "online",
+            "fail",
+            "empty-backup-pool",
+        ),
     )
     tamper.add_argument("device_id", help="the simulated lock's device_id")
     tamper.add_argument("name", nargs="?", help="the code's name (not for offline/online)")
@@ -243,6 +252,12 @@ def _add_tools(subparsers: Subparsers) -> None:
     history = subparsers.add_parser("history", help="the journal: past applies and their changes")
     _with_config(history)
     history.add_argument("--limit", type=int, default=20, help="how many runs (default 20)")
+
+    rotate = subparsers.add_parser(
+        "rotate", help="a new PIN for exactly one person or stay, in the next plan"
+    )
+    _with_config(rotate)
+    rotate.add_argument("name", help="the person's name, the stay's guest or its id")
 
     schema = subparsers.add_parser("schema", help="print the config's JSON Schema")
     schema.add_argument("--debug", action="store_true", default=argparse.SUPPRESS)
@@ -333,6 +348,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return commands.tamper_command(config, args)
     if args.command == "history":
         return commands.history_command(config, args.limit)
+    if args.command == "rotate":
+        return commands.rotate_command(config, args.name)
     if args.command == "validate":
         note = "" if args.skip_devices else asyncio.run(commands.check_devices(config))
         devices = len(config.devices)

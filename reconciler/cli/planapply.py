@@ -25,6 +25,7 @@ from reconciler.core.errors import PlanRefused, UsageError
 
 if TYPE_CHECKING:
     from reconciler.apply.applier import Outcome
+    from reconciler.apply.backup import BackupPull
     from reconciler.apply.run import PlannedRun
     from reconciler.apply.verify import CodeCheck
     from reconciler.config.load import Config
@@ -116,7 +117,7 @@ async def _plan_with_key(
     """The plan, with the plan key folding PINs into its checksum; `plan --out` creates the
     key when there is none, so that the file can be sealed."""
     from reconciler.apply.review import pin_key, sealing_key
-    from reconciler.apply.run import PlannedRun, journal_path, plan_run
+    from reconciler.apply.run import journal_path, plan_run
 
     with terminal.progress(len(config.devices), "Reading locks") as tick:
         planned = await plan_run(
@@ -128,7 +129,7 @@ async def _plan_with_key(
         )
     state_dir = journal_path(config).parent
     key = sealing_key(state_dir) if args.command == "plan" and args.out else pin_key(state_dir)
-    return PlannedRun(replace(planned.plan, pin_key=key), planned.live), key
+    return replace(planned, plan=replace(planned.plan, pin_key=key)), key
 
 
 def _show_plan(args: argparse.Namespace, plan: Plan, key: bytes | None) -> int:
@@ -170,12 +171,45 @@ async def _apply(
         print(f"The plan matches the saved one ({plan.checksum[:19]}...).")
     due = plan.due()
     code = EXIT_OK
+    if not due and planned.keep_pins:
+        _keep_pins_only(config, planned, journal, args.now, show=args.show_codes)
     if due:
         refuse_on_guards(args, config, plan)
         if saved is None and not args.auto_approve:
             confirm(len(due))
         code = await _carry_out(args, config, provider, planned, journal)
     return max(code, report_blocked(plan))
+
+
+def _keep_pins_only(
+    config: Config,
+    planned: PlannedRun,
+    journal: Journal | None,
+    now: datetime | None,
+    *,
+    show: bool,
+) -> None:
+    """An apply with nothing due yet still fixes the PINs drawn for people and stays, so the
+    PIN a guest is told days ahead is the one their door will get."""
+    from reconciler.apply.run import keep_pins, open_journal
+
+    writing = journal or open_journal(config, create=True)
+    assert writing is not None
+    try:
+        keep_pins(writing, planned, now or datetime.now(UTC))
+    finally:
+        if journal is None:
+            writing.close()
+    print_new_pins(config, planned, show=show)
+
+
+def print_new_pins(config: Config, planned: PlannedRun, *, show: bool) -> None:
+    """Say which people and stays were given a new PIN by this apply (masked unless
+    `--show-codes`): the one place where a PIN drawn by accesscodes is first told."""
+    labels = {h.key: h.label for h in config.holders}
+    for key in sorted(planned.new_pins, key=lambda k: labels.get(k, k)):
+        pin = planned.keep_pins[key] if show else "****"
+        print(f"New PIN for {labels.get(key, key)}: {pin} (kept in the state store)")
 
 
 def refuse_on_guards(args: argparse.Namespace, config: Config, plan: Plan) -> None:
@@ -216,6 +250,7 @@ async def _carry_out(
         if journal is None and writing is not None:
             writing.close()
     print(f"\nApply complete: {closing_counts(report.counts())}.")
+    print_new_pins(config, planned, show=args.show_codes)
     unsettled = [o for o in report.outcomes if _state(o) in ("unknown", "skipped")]
     if unsettled:
         print(
@@ -224,6 +259,7 @@ async def _carry_out(
             file=sys.stderr,
         )
     checks = await verify(args, provider, report.outcomes, fixed_now)
+    print_backups(report.backups, show_codes=args.show_codes)
     unset = [c for c in checks if c.state == "failed"]
     return EXIT_ERROR if report.failed or unset else EXIT_OK
 
@@ -310,6 +346,18 @@ def print_outcome(outcome: Outcome) -> None:
     status = STATE_LABELS.get(_state(outcome), _state(outcome).upper())
     code = f" [{outcome.error_code}]" if outcome.error_code else ""
     print(f"{change.device} / {change.name}: {change.action} {status}: {outcome.message}{code}")
+
+
+def print_backups(pulls: Sequence[BackupPull], *, show_codes: bool) -> None:
+    """One line per backup code pulled (its PIN masked unless --show-codes) on stdout, and per
+    pull that found the pool empty or failed on stderr: each is told once, at the run that
+    made it (the journal keeps the backup code's id, never its PIN)."""
+    for pull in pulls:
+        pulled = str(pull.state) == "pulled"
+        print(
+            f"Backup: {pull.describe(show_codes=show_codes)}",
+            file=sys.stdout if pulled else sys.stderr,
+        )
 
 
 def _printing(tick: Callable[[], None]) -> Callable[[Outcome], None]:

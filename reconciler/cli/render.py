@@ -57,7 +57,7 @@ def _describe(change: dict[str, Any]) -> list[str]:
                 details.append(f"code: {before['code']} → {after['code']}")
             elif name == "name" and change.get("renamed_from"):
                 details.append(f"name: {change['renamed_from']} → {change['name']}")
-            elif name not in before:
+            elif name == "status" or name not in before:
                 details.append(f"{name}: the lock failed to take it; sending it again")
             else:
                 details.append(
@@ -108,6 +108,10 @@ def plan_lines(data: dict[str, Any]) -> list[Line]:
         lines.extend((("      ", ""), (d, _detail_style(d, mark))) for d in _describe(change))
     if not shown:
         lines.append((("No changes. The locks match the config.", "green"),))
+    groups = holder_lines(shown)
+    if groups:
+        lines += [(), (("By person or stay:", "bold"),)]
+        lines += [(("  ", ""), (text, "")) for text in groups]
     if data["drift"]:
         lines += [(), (("Drift:", "bold yellow"),)]
         lines += [
@@ -120,6 +124,24 @@ def plan_lines(data: dict[str, Any]) -> list[Line]:
         ]
     lines += [(), ((summary_line(data["summary"]), "bold"),)]
     return lines
+
+
+def holder_lines(changes: list[dict[str, Any]]) -> list[str]:
+    """The changes again, one line per person or stay, as a host reads them: `Bob Smith:
+    create on beach-front, beach-garage` (a door once per action, in plan order)."""
+    grouped: dict[str, dict[str, list[str]]] = {}
+    for change in changes:
+        holder = change.get("holder")
+        if holder is None:
+            continue
+        label = "deferred " + change["action"] if _mark(change) == ">" else change["action"]
+        doors = grouped.setdefault(holder, {}).setdefault(label, [])
+        if change["device"] not in doors:
+            doors.append(change["device"])
+    return [
+        f"{holder}: " + "; ".join(f"{label} on {', '.join(doors)}" for label, doors in by.items())
+        for holder, by in grouped.items()
+    ]
 
 
 def _detail_style(detail: str, mark: str) -> str:
@@ -154,6 +176,9 @@ def render_markdown(data: dict[str, Any]) -> str:
             )
     else:
         lines.append("No changes. The locks match the config.")
+    groups = holder_lines(shown)
+    if groups:
+        lines += ["", "#### By person or stay", ""] + [f"- {_escape(g)}" for g in groups]
     if data["drift"]:
         lines += ["", "#### Drift", "", "| device | code | kind | detail |", "|---|---|---|---|"]
         for d in data["drift"]:

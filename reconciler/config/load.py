@@ -11,18 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
 from pydantic import ValidationError
 
+from reconciler.config.coderules import code_problems, zone_problem
+from reconciler.config.holders import compile_holders, holder_problems
 from reconciler.config.messages import pydantic_message, schema_problems
 from reconciler.config.policy import check as check_policy
 from reconciler.config.policy import load_policy
-from reconciler.config.schema import CodeConfig, ConfigFile, ProviderConfig
+from reconciler.config.schema import ConfigFile, ProviderConfig
 from reconciler.config.trust import endpoint_refusal
 from reconciler.config.yamlsource import (
     PathKey,
@@ -39,6 +38,7 @@ from reconciler.core.models import (
     DesiredDevice,
     DeviceId,
     DeviceKey,
+    Holder,
     Schedule,
     SourceRef,
 )
@@ -55,6 +55,7 @@ class Config:
     settings: Settings
     devices: tuple[DesiredDevice, ...]
     warnings: tuple[Problem, ...] = ()
+    holders: tuple[Holder, ...] = ()
 
 
 @dataclass
@@ -135,7 +136,8 @@ def load_config(path: Path, *, environ: Mapping[str, str] | None = None) -> Conf
     if problems:
         raise ConfigError(problems)
     base_dir = path if path.is_dir() else path.parent
-    devices = tuple(_devices(model, merged))
+    compiled = compile_holders(model, merged)
+    devices = tuple(_devices(model, merged, compiled.codes))
     policy = load_policy(base_dir / p for p in model.settings.policies)
     violations = check_policy(devices, policy)
     errors = [v.problem for v in violations if v.level == "error"]
@@ -148,6 +150,7 @@ def load_config(path: Path, *, environ: Mapping[str, str] | None = None) -> Conf
         settings=_settings(model),
         devices=devices,
         warnings=tuple(v.problem for v in violations if v.level == "warn"),
+        holders=compiled.holders,
     )
 
 
@@ -209,7 +212,7 @@ def _rule_problems(model: ConfigFile, merged: _Merged) -> Iterable[Problem]:
         yield merged.problem(("provider", "endpoint"), refusal)
     yield from _path_problems(model, merged)
     settings_zone = model.settings.timezone
-    yield from _zone_problem(settings_zone, ("settings", "timezone"), merged)
+    yield from zone_problem(settings_zone, ("settings", "timezone"), merged)
     owners: dict[str, str] = {}
     for key, device in model.devices.items():
         base: PathKey = ("devices", key)
@@ -220,7 +223,7 @@ def _rule_problems(model: ConfigFile, merged: _Merged) -> Iterable[Problem]:
             )
         owners.setdefault(device.device_id, key)
         if device.timezone:
-            yield from _zone_problem(device.timezone, (*base, "timezone"), merged)
+            yield from zone_problem(device.timezone, (*base, "timezone"), merged)
         first_index: dict[str, int] = {}
         for index, code in enumerate(device.codes):
             at: PathKey = (*base, "codes", index)
@@ -234,7 +237,8 @@ def _rule_problems(model: ConfigFile, merged: _Merged) -> Iterable[Problem]:
             else:
                 first_index[code.name] = index
             zone = device.timezone or settings_zone
-            yield from _code_problems(code, at, merged, zone)
+            yield from code_problems(code, at, merged, zone)
+    yield from holder_problems(model, merged)
 
 
 def _path_problems(model: ConfigFile, merged: _Merged) -> Iterable[Problem]:
@@ -250,65 +254,6 @@ def _path_problems(model: ConfigFile, merged: _Merged) -> Iterable[Problem]:
                 ("settings", "policies", index),
                 "a policy file must be inside the config's folder or the working directory",
             )
-
-
-def _zone_problem(name: str, path: PathKey, merged: _Merged) -> Iterable[Problem]:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        yield merged.problem(
-            path, f"unknown time zone '{name}' (use an IANA name such as Europe/Paris)"
-        )
-
-
-def _code_problems(code: CodeConfig, at: PathKey, merged: _Merged, zone: str) -> Iterable[Problem]:
-    if code.starts_at is not None and code.ends_at is None and not code.one_time_use:
-        yield merged.problem((*at, "starts_at"), "starts_at and ends_at go together: add ends_at")
-    if code.ends_at is not None and code.starts_at is None:
-        yield merged.problem((*at, "ends_at"), "starts_at and ends_at go together: add starts_at")
-    if (
-        code.starts_at is not None
-        and code.ends_at is not None
-        and _aware(code.ends_at, zone) <= _aware(code.starts_at, zone)
-    ):
-        yield merged.problem((*at, "ends_at"), "ends_at must be after starts_at")
-    if code.schedule is not None:
-        if code.starts_at is not None or code.ends_at is not None:
-            yield merged.problem(
-                (*at, "schedule"), "a code has a schedule or a starts_at/ends_at window, not both"
-            )
-        cron = code.schedule.cron
-        if len(cron.split()) != 5 or not croniter.is_valid(cron):
-            yield merged.problem(
-                (*at, "schedule", "cron"),
-                f"invalid cron expression '{cron}' (five fields: minute hour day month weekday)",
-            )
-        if code.schedule.timezone:
-            yield from _zone_problem(code.schedule.timezone, (*at, "schedule", "timezone"), merged)
-        if parse_duration(code.schedule.duration).total_seconds() <= 0:
-            yield merged.problem((*at, "schedule", "duration"), "duration must be more than zero")
-    if code.offline and code.code is not None:
-        yield merged.problem(
-            (*at, "code"),
-            "an offline code's PIN comes from the lock maker's algorithm: remove code",
-        )
-    if code.one_time_use and not code.offline:
-        yield merged.problem(
-            (*at, "one_time_use"), "one_time_use codes are offline codes: add offline: true"
-        )
-    if code.one_time_use and code.starts_at is None:
-        yield merged.problem(
-            (*at, "one_time_use"), "a one-time code needs starts_at (valid 24 h from it)"
-        )
-
-
-def _aware(moment: datetime, zone: str) -> datetime:
-    if moment.tzinfo is not None:
-        return moment
-    try:
-        return moment.replace(tzinfo=ZoneInfo(zone))
-    except (ZoneInfoNotFoundError, ValueError):
-        return moment.replace(tzinfo=ZoneInfo("UTC"))
 
 
 def _settings(model: ConfigFile) -> Settings:
@@ -328,10 +273,14 @@ def _settings(model: ConfigFile) -> Settings:
         self_heal=s.self_heal,
         webhook_url=s.webhook_url,
         policies=tuple(s.policies),
+        backup_codes=s.backup_codes,
     )
 
 
-def _devices(model: ConfigFile, merged: _Merged) -> Iterable[DesiredDevice]:
+def _devices(
+    model: ConfigFile, merged: _Merged, compiled: Mapping[str, list[DesiredCode]]
+) -> Iterable[DesiredDevice]:
+    """Each device with its own codes, then those of the people and stays that open it."""
     for key, device in model.devices.items():
         base: PathKey = ("devices", key)
         codes = []
@@ -365,7 +314,7 @@ def _devices(model: ConfigFile, merged: _Merged) -> Iterable[DesiredDevice]:
         yield DesiredDevice(
             key=DeviceKey(key),
             device_id=DeviceId(device.device_id),
-            codes=tuple(codes),
+            codes=(*codes, *compiled.get(key, ())),
             timezone=device.timezone,
             source=SourceRef(where.file, where.line, where.column),
         )

@@ -66,7 +66,7 @@ def _explain(error: jsonschema.ValidationError, merged: Locator) -> list[Problem
 
 
 def _is_pin(path: PathKey) -> bool:
-    return bool(path) and path[-1] == "code" and "codes" in path
+    return bool(path) and path[-1] == "code" and ("codes" in path or path[0] in ("people", "stays"))
 
 
 def _schema_message(error: jsonschema.ValidationError, path: PathKey) -> str:
@@ -100,4 +100,4 @@ def pydantic_message(error: Any) -> str:
     loc = tuple(error["loc"])
     if _is_pin(loc):
         return "is not a valid PIN"
-    return str(error["msg"])
+    return str(error["msg"]).removeprefix("Value error, ")

@@ -136,13 +136,19 @@ class _Report:
             if level == "off":
                 continue
             source = code.source
-            path = f"devices.{code.device}.codes[{self.index[id(code)]}].code"
+            path = (
+                f"{code.config_path}.code"
+                if code.config_path
+                else (f"devices.{code.device}.codes[{self.index[id(code)]}].code")
+            )
             problem = (
                 Problem(source.file, source.line, source.column, path, message)
                 if source
                 else Problem("<config>", 1, 1, path, message)
             )
-            self.found.append(Violation(rule, level, problem))
+            violation = Violation(rule, level, problem)
+            if violation not in self.found:  # a person's PIN is checked on each of their doors
+                self.found.append(violation)
 
 
 def check(devices: Sequence[DesiredDevice], policy: Policy) -> list[Violation]:
@@ -154,7 +160,8 @@ def check(devices: Sequence[DesiredDevice], policy: Policy) -> list[Violation]:
         for code in device.codes:
             report.add(code, _max_duration(code, policy))
             if code.code is None:
-                report.add(code, _recurring_without_pin(code))
+                if code.holder is None or code.holder.pin_per_door:  # else one kept PIN
+                    report.add(code, _recurring_without_pin(code))
                 continue
             report.add(code, _weak_pin(code.code, policy))
             report.add(code, _min_length(code.code, policy))
@@ -199,8 +206,9 @@ def _min_length(pin: str, policy: Policy) -> Iterator[Finding]:
 def _same_pin_twice_on_device(
     code: DesiredCode, pin: str, pins: dict[str, DesiredCode]
 ) -> Iterator[Finding]:
-    """Another code on this lock with the same PIN: the lock cannot tell them apart."""
-    if pin in pins and pins[pin].name != code.name:
+    """Another code on this lock with the same PIN whose window may overlap this one's: the
+    lock cannot tell them apart. Two stays one after the other may share a PIN."""
+    if pin in pins and pins[pin].name != code.name and pins[pin].may_overlap(code):
         yield "same_pin_twice_on_device", f"same PIN as '{pins[pin].name}' on this lock"
 
 

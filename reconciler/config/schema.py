@@ -7,7 +7,8 @@ order, valid cron and zones) live in `config.py`.
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
@@ -41,6 +42,28 @@ def _written_time(value: Any) -> Any:
 # schema (slow on large fleets, but with the better messages) only runs on a config they refuse.
 # Times alone are parsed from their text.
 LocalTime = Annotated[datetime, Field(strict=False), BeforeValidator(_written_time)]
+
+
+def _written_day_or_time(value: Any) -> Any:
+    """A stay's check-in or check-out: a date (`2026-12-01`, the place's time that day) or a
+    date and time (`2026-12-01T15:00:00`, kept as written)."""
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("must be a date (2026-12-01) or a date and time (2026-12-01T15:00:00)")
+    text = value.strip()
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            return date.fromisoformat(text)
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            "must be a date (2026-12-01) or a date and time (2026-12-01T15:00:00)"
+        ) from None
+
+
+LocalDayOrTime = Annotated[date | datetime, BeforeValidator(_written_day_or_time)]
+HOUR_MINUTE = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 
 
 class _Strict(BaseModel):
@@ -78,6 +101,59 @@ class CodeConfig(_Strict):
     revoke: bool = Field(
         False, description="Take this code off the lock now, even inside its window."
     )
+
+
+class PlaceConfig(_Strict):
+    """A property or site: a named group of doors, and the local times of its stays."""
+
+    doors: list[str] = Field(min_length=1, description="Device keys; a door may be in several.")
+    timezone: str | None = Field(None, description="IANA zone for this place's stays' times.")
+    check_in: str = Field("16:00", pattern=HOUR_MINUTE, description="A stay's default start.")
+    check_out: str = Field("11:00", pattern=HOUR_MINUTE, description="A stay's default end.")
+
+
+class PersonConfig(_Strict):
+    """One person with one PIN on every door they may open (their places' and their own)."""
+
+    name: str = Field(min_length=1, description="The code's name on each door.")
+    code: str | None = Field(
+        None,
+        pattern=PIN_PATTERN,
+        repr=False,
+        description="The PIN on all their doors; else one is generated once, valid on every "
+        "one of them, and kept in the state store.",
+    )
+    places: list[str] = Field(default_factory=list, description="Every door of these places.")
+    doors: list[str] = Field(default_factory=list, description="And these single doors.")
+    pin_per_door: bool = Field(
+        False, description="Let each door have its own PIN (a lock that picks its own)."
+    )
+    starts_at: LocalTime | None = None
+    ends_at: LocalTime | None = None
+    schedule: ScheduleConfig | None = None
+    prefer_native_scheduling: bool | None = None
+    protected: bool = False
+    revoke: bool = False
+
+
+class StayConfig(_Strict):
+    """A guest's stay at a place, from check-in to check-out, with one PIN on its doors."""
+
+    guest: str = Field(min_length=1, description="The code's name on each door.")
+    place: str = Field(min_length=1)
+    check_in: LocalDayOrTime = Field(description="A date takes the place's check_in time.")
+    check_out: LocalDayOrTime = Field(description="A date takes the place's check_out time.")
+    id: str | None = Field(
+        None,
+        min_length=1,
+        description="The stay's identity (e.g. a reservation code): keeps its PIN when the "
+        "guest's name or dates change; default: the guest's name at the place.",
+    )
+    code: str | None = Field(None, pattern=PIN_PATTERN, repr=False)
+    pin_per_door: bool = False
+    prefer_native_scheduling: bool | None = None
+    protected: bool = False
+    revoke: bool = False
 
 
 class DeviceConfig(_Strict):
@@ -160,6 +236,11 @@ class SettingsConfig(_Strict):
     state_db: str = Field(
         ".accesscodes/state.db", description="The journal (SQLite), relative to the config."
     )
+    backup_codes: bool = Field(
+        False,
+        description="On locks with a backup pool: create codes with it on, and pull a backup "
+        "code when a stay's code fails to set before check-in.",
+    )
 
 
 class ConfigFile(_Strict):
@@ -176,6 +257,9 @@ class ConfigFile(_Strict):
     provider: ProviderConfig = Field(default_factory=ProviderConfig)
     settings: SettingsConfig = Field(default_factory=SettingsConfig)
     devices: dict[str, DeviceConfig] = Field(default_factory=dict)
+    places: dict[str, PlaceConfig] = Field(default_factory=dict)
+    people: list[PersonConfig] = Field(default_factory=list)
+    stays: list[StayConfig] = Field(default_factory=list)
 
 
 def config_json_schema() -> dict[str, Any]:

@@ -42,6 +42,8 @@ ANY = "*"  # in a field pattern: any key or list index
 # is not denied. One line per field (a pattern of keys, ANY for a device key or a list index).
 SECRET_FIELDS: tuple[tuple[str, ...], ...] = (
     ("devices", ANY, "codes", ANY, "code"),  # a code's PIN
+    ("people", ANY, "code"),  # a person's PIN, on all their doors
+    ("stays", ANY, "code"),  # a guest's PIN
     ("settings", "webhook_url"),  # a URL that usually embeds a token (Slack, Teams)
 )
 

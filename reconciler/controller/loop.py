@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from reconciler.apply.run import plan_run
+from reconciler.apply.run import keep_pins, plan_run
 from reconciler.config.load import Config, load_config
 from reconciler.controller.backoff import LockBackoff
 from reconciler.controller.metrics import Metrics
@@ -183,12 +183,20 @@ class Controller:
         provider = await self.providers.get(config)
         with writing_lock(config), run_journal(config) as journal:
             planned = await plan_run(config, provider, now=self.clock(), journal=journal)
+            if journal is not None:
+                keep_pins(journal, planned, self.clock())
             self.reporter.report(config, planned)
             plan = planned.plan
             changes = allowed_changes(config, plan, self.lock_backoff, self.clock(), self.emit)
             if changes and journal is not None:
                 report = await apply_changes(
-                    config, provider, planned, changes, journal=journal, clock=self.clock
+                    config,
+                    provider,
+                    planned,
+                    changes,
+                    journal=journal,
+                    clock=self.clock,
+                    emit=self.emit,
                 )
                 self.reporter.record(report.outcomes)
                 back_off_failed_locks(report, self.lock_backoff, self.clock())

@@ -100,10 +100,31 @@ async def apply_changes(
     *,
     journal: Journal,
     clock: Clock,
+    emit: Emit | None = None,
 ) -> ApplyReport:
-    """Apply only `changes` of the plan (recorded in the journal)."""
+    """Apply only `changes` of the plan (recorded in the journal); the backup codes the run
+    pulled are told through `emit` (`report_backups`)."""
     subset = PlannedRun(replace(planned.plan, changes=tuple(changes)), planned.live)
-    return await apply_run(config, provider, subset, journal=journal, clock=clock)
+    report = await apply_run(config, provider, subset, journal=journal, clock=clock)
+    if emit is not None:
+        report_backups(report, emit)
+    return report
+
+
+def report_backups(report: ApplyReport, emit: Emit) -> None:
+    """A `backup_code` event per backup-code pull of the run (pulled, empty, refused, failed),
+    with the backup code's id and never its PIN: the controller has no --show-codes, and the
+    journal and this event are where a person finds which backup code to hand the guest."""
+    for pull in report.backups:
+        emit(
+            "backup_code",
+            device=pull.device,
+            name=pull.name,
+            access_code_id=pull.access_code_id,
+            result=str(pull.state),
+            backup_access_code_id=pull.backup_access_code_id,
+            message=pull.describe(show_codes=False),
+        )
 
 
 def back_off_failed_locks(report: ApplyReport, lock_backoff: LockBackoff, now: datetime) -> None:

@@ -65,11 +65,30 @@ class Schedule:
 
 
 @dataclass(frozen=True, slots=True)
+class Holder:
+    """Who a code is for when the config names a person or a stay rather than a code per
+    lock: the codes of one holder carry one PIN on all their doors, kept in the state store
+    under `key` (`person:Alice`, `stay:beach-house/Bob Smith`), so it never rotates by itself.
+    `pin_per_door`: the holder opted out (each door its own PIN, or one the lock picks)."""
+
+    key: str
+    label: str
+    kind: str
+    pin_per_door: bool = False
+    given_pin: bool = False
+    source: SourceRef | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class DesiredCode:
     """One code as the config wants it on one device.
 
-    Times without an offset are kept naive: they are read in the device's zone, which only the
-    planner knows once the provider has reported the device.
+    Times without an offset are kept naive: they are read in `timezone` (a place's) or else the
+    device's zone, which only the planner knows once the provider has reported the device.
+    A person's or stay's code has a `holder`; its PIN is filled in before planning
+    (`planning.pins`): `new_pin` when it was generated for this run (stored at apply),
+    `pin_problem` when no PIN fits all of the holder's doors (the code is then blocked).
+    `config_path` is where the code was written (`people[0]`), for messages.
     """
 
     device: DeviceKey
@@ -84,6 +103,24 @@ class DesiredCode:
     protected: bool = False
     revoke: bool = False
     source: SourceRef | None = field(default=None, compare=False)
+    holder: Holder | None = None
+    timezone: str | None = None
+    config_path: str | None = field(default=None, compare=False)
+    pin_problem: str | None = None
+    new_pin: bool = False
+
+    def may_overlap(self, other: DesiredCode) -> bool:
+        """Whether the two codes' windows can be open at once. Only two windows written alike
+        (in one zone, both with or both without an offset) are compared; a schedule or an
+        open end counts as overlapping."""
+        ours, theirs = (self.starts_at, self.ends_at), (other.starts_at, other.ends_at)
+        if self.schedule or other.schedule or self.timezone != other.timezone:
+            return True
+        if ours[0] is None or ours[1] is None or theirs[0] is None or theirs[1] is None:
+            return True
+        if len({moment.tzinfo is None for moment in (*ours, *theirs)}) > 1:
+            return True
+        return ours[0] < theirs[1] and theirs[0] < ours[1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +169,7 @@ class Capabilities:
     offline_hourly_max_hours: int | None = None
     offline_daily_days: tuple[int, int] | None = None
     offline_max_days: int | None = None
+    backup_pool: bool = False
 
     def has_constraint(self, kind: str) -> bool:
         """Whether the device lists a constraint of this kind."""
@@ -225,6 +263,8 @@ class CodeSpec:
     one_time_use: bool = False
     prefer_native_scheduling: bool | None = None
     time_rounding: str | None = None
+    use_backup_pool: bool = False
+    new_pin: bool = False
 
     @property
     def type(self) -> CodeType:

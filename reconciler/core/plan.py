@@ -57,11 +57,19 @@ class CodeState:
     offline: bool = False
     one_time_use: bool = False
     status: str | None = None
+    new_pin: bool = False
 
     @classmethod
     def of_spec(cls, spec: CodeSpec) -> CodeState:
         """The state a create or update asks for."""
-        return cls(spec.code, spec.starts_at, spec.ends_at, spec.offline, spec.one_time_use)
+        return cls(
+            spec.code,
+            spec.starts_at,
+            spec.ends_at,
+            spec.offline,
+            spec.one_time_use,
+            new_pin=spec.new_pin,
+        )
 
     @classmethod
     def of_live(cls, live: LiveCode) -> CodeState:
@@ -76,9 +84,11 @@ class CodeState:
         )
 
     def to_data(self, *, show_codes: bool) -> dict[str, Any]:
-        """JSON-safe values, the PIN masked unless `show_codes`."""
+        """JSON-safe values, the PIN masked unless `show_codes`. A PIN generated for this run
+        (`new_pin`) is never shown: another is drawn at apply, where it is stored and shown."""
+        shown = show_codes and self.code is not None and not self.new_pin
         data: dict[str, Any] = {
-            "code": (self.code if show_codes and self.code is not None else MASK),
+            "code": (self.code if shown else MASK),
             "type": "time_bound" if self.ends_at is not None else "ongoing",
             "starts_at": iso(self.starts_at),
             "ends_at": iso(self.ends_at),
@@ -89,6 +99,8 @@ class CodeState:
             data["one_time_use"] = True
         if self.status is not None:
             data["status"] = self.status
+        if self.new_pin:
+            data["new_pin"] = True
         return data
 
 
@@ -102,6 +114,8 @@ class Change:
       lock (a replacement where the lock cannot rename); skipped when that create fails.
     - `due_since`: when a write fell due by the schedule (a lead time passed, a window ended):
       such a write is time passing, not drift. None for a write due for any other reason.
+    - `holder`: the person or stay the code is for (`Bob Smith`), when the config says so; text
+      and markdown plans group by it.
     """
 
     action: Action
@@ -123,6 +137,7 @@ class Change:
     renamed_from: str | None = None
     replaced_by: str | None = None
     due_since: datetime | None = None
+    holder: str | None = None
 
     def is_due(self, now: datetime) -> bool:
         """Whether `apply` at `now` should carry this change out."""
@@ -160,6 +175,8 @@ class Change:
             data["replaced_by"] = self.replaced_by
         if self.due_since is not None:
             data["due_since"] = iso(self.due_since)
+        if self.holder is not None:
+            data["holder"] = self.holder
         return data
 
 
@@ -260,15 +277,20 @@ class Plan:
             "drift": [d.to_data() for d in self.drift],
         }
         if self.pin_key:
-            pins = [
-                [state.code if state and state.code else "" for state in (c.before, c.after)]
-                for c in self.changes
-            ]
+            pins = [[_pin_text(state) for state in (c.before, c.after)] for c in self.changes]
             body["pins"] = hmac.new(
                 self.pin_key, json.dumps(pins).encode(), hashlib.sha256
             ).hexdigest()
         canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
         return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _pin_text(state: CodeState | None) -> str:
+    """What a PIN adds to the checksum: nothing, the PIN, or `new` for one generated for this
+    run (apply draws its own, so a reviewed plan still matches)."""
+    if state is None or not state.code:
+        return ""
+    return "new" if state.new_pin else state.code
 
 
 def iso(moment: datetime | None) -> str | None:

@@ -69,6 +69,9 @@ class Settings:
       a secret (it usually embeds a token): out of the repr, like PINs.
     - `plan_ttl`: how old a saved plan may be when `apply FILE` runs it (24 h: a review
       usually lands the same day; older plans are re-made and reviewed again).
+    - `backup_codes`: on locks with a backup pool (seed 001), create codes with the pool on
+      and pull a backup code when a stay's code fails to set before check-in. Off by default:
+      a backup code is a second PIN the guest must be told.
     """
 
     timezone: str = "UTC"
@@ -85,3 +88,4 @@ class Settings:
     self_heal: str = "restore"
     webhook_url: str | None = field(default=None, repr=False)  # often holds a token
     policies: tuple[str, ...] = field(default=())
+    backup_codes: bool = False

@@ -35,7 +35,9 @@ def first_clash(occupied: Sequence[Interval], candidate: Interval, limit: int) -
 def fit_slots(
     writes: list[Change], live_device: LiveDevice, caps: Capabilities, now: datetime
 ) -> tuple[list[Change], list[Change]]:
-    """Block the creates that would overflow the lock's slots at some moment, saying when.
+    """Block the creates that would overflow the lock's slots at some moment, saying when:
+    the soonest creates are fitted first, the rest are left unplaced (a code on the lock is
+    never displaced, so a guest whose stay has begun keeps theirs).
 
     A delete due now frees its slot first, except one that replaces a create (`replaced_by`):
     that code stays until its replacement is set, so the replacement needs a slot of its own.
@@ -56,7 +58,7 @@ def fit_slots(
     ]
     kept: list[Change] = []
     refused: list[Change] = []
-    for write in writes:
+    for write in sorted(writes, key=lambda c: _soonest(c, now)):
         if write.action is not Action.CREATE or write.after is None:
             kept.append(write)
             continue
@@ -68,7 +70,18 @@ def fit_slots(
             continue
         refused.append(_no_free_slot(write, limit, clash))
     dropped = {c.name for c in refused}
+    order = {id(c): i for i, c in enumerate(writes)}
+    kept.sort(key=lambda c: order[id(c)])
     return [c for c in kept if c.replaced_by is None or c.replaced_by not in dropped], refused
+
+
+def _soonest(change: Change, now: datetime) -> tuple[int, datetime]:
+    """Fitting order: every write that is not a create first (they free or keep slots), then
+    creates by start, so the stays that come first get the slots (one already begun first of
+    all) and the later ones are the ones left unplaced."""
+    if change.action is not Action.CREATE or change.after is None:
+        return 0, now
+    return 1, max(now, change.after.starts_at or now)
 
 
 def _no_free_slot(write: Change, limit: int, clash: datetime) -> Change:
@@ -79,8 +92,8 @@ def _no_free_slot(write: Change, limit: int, clash: datetime) -> Change:
         due_since=None,
         spec=None,
         reasons=(
-            f"no free slot: the lock holds at most {limit} codes and all are programmed at "
-            f"{iso(clash) or 'its end'}",
+            f"unplaced: no free slot: the lock holds at most {limit} codes and all are "
+            f"programmed at {iso(clash) or 'its end'}; sooner stays come first",
         ),
     )
 

@@ -8,12 +8,12 @@ cannot rename), an update of the fields that differ, or nothing to do. Pure, lik
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from reconciler.core.models import Capabilities, DesiredDevice, LiveCode, LiveDevice
+from reconciler.core.models import Capabilities, CodeSpec, DesiredDevice, LiveCode, LiveDevice
 from reconciler.core.plan import Action, Change, CodeState, iso
 from reconciler.core.rules import name_violations, offline_rounding, pin_violations, spec_violations
 from reconciler.core.settings import Settings, format_duration
@@ -55,6 +55,7 @@ class LockPlan:
             occurrence=target.occurrence if target else None,
             timezone=str(self.zone),
             source=target.source if target else None,
+            holder=target.code.holder.label if target and target.code.holder else None,
             **values,
         )
 
@@ -129,7 +130,7 @@ def _window_ended(lock: LockPlan, target: Target, match: LiveCode | None) -> lis
 def _create(lock: LockPlan, target: Target, replacing: LiveCode | None = None) -> Change:
     """Put the code on the lock, at its lead time if that is still to come. A replacement
     (`replacing`: the code it takes over from) goes on now: that code is on the lock already."""
-    spec, now, program_at = target.spec, lock.now, target.program_at
+    spec, now, program_at = _with_backup_pool(lock, target.spec), lock.now, target.program_at
     scheduled = replacing is None and program_at is not None
     due_at = program_at if scheduled and program_at is not None and program_at > now else None
     due_since = program_at if scheduled and program_at is not None and program_at <= now else None
@@ -159,6 +160,16 @@ def _create(lock: LockPlan, target: Target, replacing: LiveCode | None = None) -
         after=CodeState.of_spec(spec),
         spec=spec,
     )
+
+
+def _with_backup_pool(lock: LockPlan, spec: CodeSpec) -> CodeSpec:
+    """The spec with Seam's backup pool on where `settings.backup_codes` asks for it and the
+    lock has one, so a backup code can be pulled if this code fails to set; only for an online
+    time-bound code, the one kind Seam pulls backups for."""
+    wanted = lock.settings.backup_codes and lock.caps.backup_pool
+    if not wanted or spec.offline or spec.starts_at is None or spec.ends_at is None:
+        return spec
+    return replace(spec, use_backup_pool=True)
 
 
 def _rename(lock: LockPlan, target: Target, old: LiveCode) -> list[Change]:
@@ -218,6 +229,8 @@ def _update_or_noop(lock: LockPlan, target: Target, match: LiveCode) -> Change:
     reason = (
         "the lock failed to set it: sending it again" if changed == ["status"] else _differ(changed)
     )
+    if "code" in changed and target.code.new_pin and target.code.holder is not None:
+        reason = f"a new PIN for {target.code.holder.label} (accesscodes rotate, or none was kept)"
     return lock.change(
         Action.UPDATE,
         target,
@@ -234,7 +247,14 @@ def _violations(
     """Why the lock would refuse what this target writes: a new PIN, a new name, a new code."""
     spec, caps = target.spec, lock.caps
     problems = []
-    if spec.code is not None and not (match is not None and match.code == spec.code):
+    if target.code.pin_problem is not None:
+        # A person's or stay's PIN is checked on each of their doors by `planning.pins`.
+        problems.append(target.code.pin_problem)
+    elif (
+        target.code.holder is None
+        and spec.code is not None
+        and not (match is not None and match.code == spec.code)
+    ):
         others = [*lock.other_pins, *(p for p in lock.desired_pins if p != spec.code)]
         problems += pin_violations(spec.code, caps, others=others)
     if match is None or renamed:

@@ -47,7 +47,11 @@ def device_problems(
             if spec.code is not None:
                 others = [p for p in pins if p != spec.code]
                 reasons = pin_violations(spec.code, caps, others=others) + reasons
-            path = f"devices.{desired.key}.codes[{desired.codes.index(target.code)}]"
+            path = target.code.config_path or (
+                f"devices.{desired.key}.codes[{desired.codes.index(target.code)}]"
+            )
+            if target.code.holder is not None:  # a person's or stay's: say which door
+                reasons = [f"on {desired.key}: {reason}" for reason in reasons]
             problems.extend(_problem(target.source, path, reason) for reason in reasons)
     return problems
 

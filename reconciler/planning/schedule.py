@@ -167,10 +167,12 @@ def targets(
     *,
     now: datetime,
 ) -> list[Target]:
-    """Every code the device should hold or will hold within the horizon, in UTC."""
-    zone = device_zone(device, capabilities, settings)
+    """Every code the device should hold or will hold within the horizon, in UTC; a code's
+    times are read in its own zone (a place's) if it has one, else the device's."""
+    lock_zone = device_zone(device, capabilities, settings)
     out: list[Target] = []
     for code in device.codes:
+        zone = ZoneInfo(code.timezone) if code.timezone else lock_zone
         if code.schedule is not None:
             previous_end: datetime | None = None
             for start, end, warning in windows(code, zone, now=now, horizon=settings.horizon):
@@ -209,6 +211,7 @@ def _target(
         offline=code.offline,
         one_time_use=code.one_time_use,
         prefer_native_scheduling=code.prefer_native_scheduling,
+        new_pin=code.new_pin,
     )
     if code.offline and not code.one_time_use and start is not None and end is not None:
         spec = replace(spec, time_rounding=offline_rounding(spec, zone))

@@ -47,6 +47,12 @@ class Provider(Protocol):
         (a retry finding it gone had removed it: success), `ActionPending` if still under way."""
         ...
 
+    async def pull_backup_code(self, code: LiveCode) -> LiveCode | None:
+        """Take a backup code from the lock's backup pool for `code` (a time-bound code that
+        failed to set), so its holder still gets in; None when the pool is empty. Asking again
+        for the same code returns the backup code it already got, never a second one."""
+        ...
+
     async def aclose(self) -> None:
         """Release connections and files."""
         ...

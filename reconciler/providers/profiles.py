@@ -1,7 +1,10 @@
 """Manufacturer profiles: the rules each maker's locks follow, as `Capabilities`.
 
 The simulator builds its locks from these, and they record what the seed documents and Seam's
-device guides say (see docs/reference.md for the sources of each figure).
+device guides say (see docs/reference.md for the sources of each figure). `backup_pool` is a
+choice, not a figure: the seed (001) names no makers for Seam's backup pool, so it is on for the
+generic lock (the simulator's default, to try it), August and Nuki (the lock in Seam's backup-code
+guide), and off elsewhere; on Seam, each device's `supports_backup_access_code_pool` decides.
 """
 
 from __future__ import annotations
@@ -11,11 +14,12 @@ from reconciler.core.models import Capabilities, CodeConstraint
 _FOUR_TO_EIGHT = (4, 5, 6, 7, 8)
 
 PROFILES: dict[str, Capabilities] = {
-    "generic": Capabilities(manufacturer="generic", native_scheduling=True),
+    "generic": Capabilities(manufacturer="generic", native_scheduling=True, backup_pool=True),
     "august": Capabilities(
         manufacturer="august",
         native_scheduling=True,
         max_active_codes=250,
+        backup_pool=True,
     ),
     "ultraloq": Capabilities(
         manufacturer="ultraloq",
@@ -59,6 +63,7 @@ PROFILES: dict[str, Capabilities] = {
         code_constraints=(CodeConstraint("no_zeros"), CodeConstraint("cannot_start_with_12")),
         native_scheduling=True,
         max_active_codes=200,
+        backup_pool=True,
     ),
     "schlage": Capabilities(
         manufacturer="schlage",

@@ -6,7 +6,8 @@ device's codes are listed again; a code that landed is adopted, one shown absent
 and when the listing fails too the create's outcome is unknown (`WriteOutcomeUnknown`), never
 re-sent. A 429 was refused unseen and is simply retried. A delete retried into a 404 had landed.
 An update or delete still pending at Seam is `ActionPending`; a duplicate PIN (409) is never
-retried. Errors leave with the PINs of the request masked.
+retried. A backup-code pull may be retried like a read: Seam answers a repeated pull for the same
+code with the backup code it already gave. Errors leave with the PINs of the request masked.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from reconciler.core.models import CodeSpec, Device, DeviceId, LiveCode
 from reconciler.core.plan import iso
 from reconciler.providers.seam_client import RateLimitedError, SeamClient
 from reconciler.providers.seam_objects import (
+    EMPTY_POOL_ERRORS,
     NATIVE_SCHEDULING,
     ONE_TIME_CODES,
     code_from_seam,
@@ -288,6 +290,24 @@ class SeamProvider:
             f"Seam {attempt.get('action_type', 'action') if attempt else 'action'} accepted and "
             "still pending; the next plan will show where it ended"
         )
+
+    async def pull_backup_code(self, code: LiveCode) -> LiveCode | None:
+        """`access_codes/pull_backup_access_code` for a code that failed to set: the backup
+        code (its PIN as Seam reveals it), or None when Seam has none to give (an empty pool).
+        Errors leave with the failed code's PIN masked."""
+        try:
+            data = await self.client.call(
+                "access_codes/pull_backup_access_code", {"access_code_id": code.access_code_id}
+            )
+        except ProviderError as exc:
+            if exc.code in EMPTY_POOL_ERRORS:
+                return None
+            masked_error(exc, [code.code])
+            raise
+        raw = data.get("backup_access_code")
+        if not isinstance(raw, dict) or not raw.get("access_code_id"):
+            return None
+        return code_from_seam({"device_id": code.device_id, **raw}, managed=True)
 
     async def aclose(self) -> None:
         await self.client.aclose()

@@ -39,6 +39,15 @@ NATIVE_SCHEDULING = frozenset(
     }
 )
 ONE_TIME_CODES = frozenset({"igloohome", "lockly"})
+# Seam's answers to a pull that finds no backup code to give: the pool's own error code, and
+# the fake's 404 when the backup code once pulled for this code is gone.
+EMPTY_POOL_ERRORS = frozenset(
+    {
+        "empty_backup_access_code_pool",
+        "no_backup_access_code_available",
+        "backup_access_code_not_found",
+    }
+)
 
 
 def create_body(device_id: DeviceId, spec: CodeSpec) -> dict[str, Any]:
@@ -61,6 +70,8 @@ def create_body(device_id: DeviceId, spec: CodeSpec) -> dict[str, Any]:
             body["max_time_rounding"] = "1d" if same_time else "1h"
     if spec.one_time_use:
         body["is_one_time_use"] = True
+    if spec.use_backup_pool:
+        body["use_backup_access_code_pool"] = True
     return body
 
 
@@ -112,6 +123,7 @@ def device_from_seam(raw: dict[str, Any]) -> Device:
         one_time_codes=offline and maker in ONE_TIME_CODES,
         timezone=zone,
         time_bound_needs_timezone=maker == "ultraloq",
+        backup_pool=bool(props.get("supports_backup_access_code_pool")),
     )
     return Device(
         device_id=DeviceId(raw["device_id"]),

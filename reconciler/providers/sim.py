@@ -4,8 +4,12 @@ It lets anyone try plans and applies without hardware or an API key, and it is t
 tests use. Locks are created the first time a config names their `device_id`, with a
 manufacturer profile (`providers/profiles.py`) chosen in the config's `provider.fleet` or from
 the id's prefix. Like a real lock it refuses what its profile forbids, and like Seam it reports
-a time-bound code `unset` before its window and drops it once the window has ended. The file is
-rewritten atomically (temp file, then rename), so a crash never leaves half a fleet.
+a time-bound code `unset` before its window and drops it once the window has ended. Where the
+profile has a backup pool, the first create asking for it (`use_backup_pool`) fills the lock's
+pool with `BACKUP_POOL_SIZE` pre-generated codes, kept apart from the listed codes as Seam keeps
+them; a pull moves one onto the lock, and the pool is not refilled (the `empty-backup-pool`
+tamper action empties it), so an empty pool can be shown. The file is rewritten atomically
+(temp file, then rename), so a crash never leaves half a fleet.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from reconciler.state.privatefile import private_dir
 
 Clock = Callable[[], datetime]
 STATE_VERSION = 1
+BACKUP_POOL_SIZE = 3  # enough for a demo's failures; small enough to show an empty pool
 
 
 def _utcnow() -> datetime:
@@ -100,6 +105,8 @@ class SimProvider:
                 "Time zone required for time-bound access codes on Ultraloq devices",
                 code="invalid_input",
             )
+        if spec.use_backup_pool:
+            _activate_pool(raw_device, caps, spec, pins, device_id)
         state["next_id"] = state.get("next_id", 1) + 1
         raw = {
             "access_code_id": f"sim_code_{state['next_id'] - 1}",
@@ -146,6 +153,46 @@ class SimProvider:
         raw_device, raw = self._find(code, state)
         raw_device["codes"] = [c for c in raw_device["codes"] if c is not raw]
         self._save(state)
+
+    async def pull_backup_code(self, code: LiveCode) -> LiveCode | None:
+        """Put a backup code from the lock's pool on the lock for `code`, working at once and
+        until the code's end, as Seam does; the one already pulled for it if there is one, and
+        None when the pool is empty (or was never filled)."""
+        state = self._load()
+        raw_device, raw = self._find(code, state)
+        if not raw.get("ends_at"):
+            raise InvalidInputError(
+                "Backups can only be used for time_bound access codes.",
+                code="access_code_not_time_bound",
+            )
+        now = self.clock()
+        pulled = raw.get("pulled_backup_access_code_id")
+        for other in raw_device["codes"]:
+            if pulled and other["access_code_id"] == pulled and not _expired(other, now):
+                return self._live(code.device_id, other, now)
+        pool = raw_device.get("backup_pool") or []
+        if not pool:
+            return None
+        state["next_id"] = state.get("next_id", 1) + 1
+        backup_id = f"sim_backup_{state['next_id'] - 1}"
+        backup = {
+            "access_code_id": backup_id,
+            "name": f"Backup {backup_id} (Seam)",
+            "code": pool.pop(0),
+            "starts_at": iso(now),
+            "ends_at": raw["ends_at"],
+            "is_managed": True,
+            "is_backup": True,
+            "status": "set",
+            "created_at": iso(now),
+            "errors": [],
+            "warnings": [],
+        }
+        raw["pulled_backup_access_code_id"] = backup_id
+        raw_device["backup_pool"] = pool
+        raw_device["codes"].append(backup)
+        self._save(state)
+        return self._live(code.device_id, backup, now)
 
     async def aclose(self) -> None:
         return None
@@ -231,6 +278,7 @@ class SimProvider:
             is_managed=raw.get("is_managed", True),
             is_offline=raw.get("is_offline", False),
             is_one_time_use=raw.get("is_one_time_use", False),
+            is_backup=raw.get("is_backup", False),
             errors=tuple(ProviderIssue(e["code"], e.get("message", "")) for e in raw["errors"]),
             warnings=tuple(ProviderIssue(w["code"], w.get("message", "")) for w in raw["warnings"]),
         )
@@ -286,6 +334,28 @@ def _parse(text: str | None) -> datetime | None:
     if not text:
         return None
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _activate_pool(
+    raw_device: dict[str, Any], caps: Capabilities, spec: CodeSpec, pins: list[str], device_id: str
+) -> None:
+    """Seam's `use_backup_access_code_pool` on a create: refused where the lock has no pool or
+    the code is ongoing (Seam pulls backups for time-bound codes only); the first one fills the
+    pool, which then stays on for the lock."""
+    if not caps.backup_pool:
+        raise InvalidInputError(
+            f"{device_id} does not support a backup access code pool", code="invalid_input"
+        )
+    if spec.ends_at is None:
+        raise InvalidInputError(
+            "Cannot use the backup pool for ongoing codes", code="invalid_input"
+        )
+    if "backup_pool" in raw_device:
+        return
+    taken = list(pins)
+    for _ in range(BACKUP_POOL_SIZE):
+        taken.append(generate_pin(caps, taken=taken))
+    raw_device["backup_pool"] = taken[len(pins) :]
 
 
 def _expired(raw: dict[str, Any], now: datetime) -> bool:

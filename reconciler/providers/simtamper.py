@@ -2,7 +2,7 @@
 
 Each action is something that happens to real fleets: a PIN changed on the keypad, a code
 disabled in the maker's app, a code added by hand, a code that vanished, a lock offline, a code
-the lock failed to set.
+the lock failed to set, a backup pool used up.
 """
 
 from __future__ import annotations
@@ -13,7 +13,16 @@ from typing import Any
 from reconciler.core.errors import UsageError
 from reconciler.providers.sim import SimProvider
 
-ACTIONS = ("change-pin", "disable", "add-unmanaged", "remove", "offline", "online", "fail")
+ACTIONS = (
+    "change-pin",
+    "disable",
+    "add-unmanaged",
+    "remove",
+    "offline",
+    "online",
+    "fail",
+    "empty-backup-pool",
+)
 
 
 def tamper(
@@ -28,6 +37,10 @@ def tamper(
         device["online"] = action == "online"
         sim._save(state)
         return f"{device_id} is now {action}"
+    if action == "empty-backup-pool":
+        device["backup_pool"] = []  # used up: and on, so a later create does not refill it
+        sim._save(state)
+        return f"the backup pool of {device_id} is now empty"
     if name is None:
         raise UsageError(f"sim tamper {action} needs a code NAME")
     if action == "add-unmanaged":

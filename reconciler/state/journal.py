@@ -10,6 +10,10 @@ key kept outside the database (`journal.key`, mode 0600, or `ACCESSCODES_JOURNAL
 least 32 bytes), so the database alone does not reveal a PIN. The state folder is 0700 and the
 database (with its -wal and -shm files) 0600.
 
+Backup codes pulled for codes that failed to set (`backup_pulls`) are recorded by the failed
+code's id with the backup code's id, the time and the outcome, never the backup PIN: one row per
+failed code, so a pull (or an empty pool) is done and told once, not at every run.
+
 Schema changes are columns added on open when missing (`WRITTEN_COLUMNS`), so a database of
 an older version keeps working; its rows without the new values read back as None, and drift
 on them says what it said before ("PIN or window changed").
@@ -31,6 +35,7 @@ from pathlib import Path
 from reconciler.core.errors import UsageError
 from reconciler.core.models import AccessCodeId, DeviceId, WrittenCode
 from reconciler.core.plan import Change, iso
+from reconciler.state.pins import PinStore
 from reconciler.state.privatefile import FILE_MODE, create_private, private_dir, tighten_file
 
 MIN_KEY_BYTES = 32
@@ -69,6 +74,16 @@ CREATE TABLE IF NOT EXISTS written (
     pin_fingerprint TEXT,
     starts_at TEXT
 );
+CREATE TABLE IF NOT EXISTS backup_pulls (
+    access_code_id TEXT PRIMARY KEY,
+    run_id INTEGER,
+    at TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    backup_access_code_id TEXT,
+    message TEXT
+);
 """
 # Columns added after the first version, added on open to an older database (`_migrate`).
 WRITTEN_COLUMNS = {"pin_fingerprint": "TEXT", "starts_at": "TEXT"}
@@ -81,6 +96,20 @@ def actor() -> str:
     if os.environ.get("CI"):
         return "ci"
     return os.environ.get("USER") or os.environ.get("USERNAME") or "unknown"
+
+
+@dataclass(frozen=True)
+class BackupPullRow:
+    """One recorded backup-code pull: for which code, when, how it ended (never a PIN)."""
+
+    access_code_id: str
+    run_id: int | None
+    at: str
+    device_id: str
+    name: str
+    outcome: str
+    backup_access_code_id: str | None
+    message: str | None
 
 
 @dataclass(frozen=True)
@@ -118,6 +147,7 @@ class Journal:
         for suffix in ("-wal", "-shm"):
             tighten_file(path.with_name(path.name + suffix))
         self._key = key if key is not None else load_key(path.parent / "journal.key")
+        self.pins = PinStore(self._db, self._key)
 
     def close(self) -> None:
         """Close the database."""
@@ -206,6 +236,41 @@ class Journal:
     def forget(self, access_code_id: str) -> None:
         """A code we deleted has nothing left to compare."""
         self._db.execute("DELETE FROM written WHERE access_code_id = ?", (access_code_id,))
+
+    # -- backup codes --------------------------------------------------------------------
+
+    def backup_pulls(self, access_code_ids: list[str] | None = None) -> dict[str, BackupPullRow]:
+        """The recorded pulls, by the failed code's id (all, or those of `access_code_ids`):
+        what the backup step reads so it pulls, or reports an empty pool, only once."""
+        query = (
+            "SELECT access_code_id, run_id, at, device_id, name, outcome, "
+            "backup_access_code_id, message FROM backup_pulls"
+        )
+        args: list[str] = []
+        if access_code_ids is not None:
+            if not access_code_ids:
+                return {}
+            query += f" WHERE access_code_id IN ({','.join('?' * len(access_code_ids))})"
+            args = access_code_ids
+        return {row[0]: BackupPullRow(*row) for row in self._db.execute(query, args)}
+
+    def record_backup_pull(self, row: BackupPullRow) -> None:
+        """Write down a pull's outcome for the failed code (replacing an earlier attempt's):
+        the backup code's id, never its PIN."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO backup_pulls (access_code_id, run_id, at, device_id, name, "
+            "outcome, backup_access_code_id, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                row.access_code_id,
+                row.run_id,
+                row.at,
+                row.device_id,
+                row.name,
+                row.outcome,
+                row.backup_access_code_id,
+                row.message,
+            ),
+        )
 
     # -- runs ----------------------------------------------------------------------------
 

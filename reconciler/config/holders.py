@@ -1,0 +1,265 @@
+"""People, places and stays, compiled into the per-device codes the planner works on.
+
+A config may say "Alice opens every door of the beach house" and "Bob stays from the 1st to
+the 4th" instead of repeating a code under each lock. Here each person and each stay becomes
+one `DesiredCode` on each of their doors, all carrying the same `Holder`, so the planner, the
+safety rails, the journal and the plan JSON keep working per device, and one forgotten door
+cannot happen. Their PIN is filled in later, once the locks' rules are known
+(`planning.pins`). A stay's dates take the place's check-in and check-out times in the place's
+zone. A stay's identity is its `id`, else its guest's name at its place: editing its dates keeps
+its codes (and PIN), so the plan updates their windows in place.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+from reconciler.config.coderules import Locator, code_problems, zone_problem
+from reconciler.config.schema import CodeConfig, ConfigFile, PersonConfig, StayConfig
+from reconciler.core.errors import Problem
+from reconciler.core.models import DesiredCode, DeviceKey, Holder, Schedule, SourceRef
+from reconciler.core.settings import calendar_days, parse_duration
+
+
+@dataclass(frozen=True)
+class CompiledHolders:
+    """The codes people and stays put on each door (by device key), and who they are."""
+
+    codes: dict[str, list[DesiredCode]]
+    holders: tuple[Holder, ...]
+
+
+def holder_problems(model: ConfigFile, merged: Locator) -> Iterator[Problem]:
+    """Every problem of `places:`, `people:` and `stays:`, each at its line: unknown places
+    and doors, names given twice, windows out of order, a stay's dates."""
+    devices = model.devices
+    for key, place in model.places.items():
+        for index, door in enumerate(place.doors):
+            if door not in devices:
+                yield merged.problem(("places", key, "doors", index), _unknown_door(door))
+        if place.timezone:
+            yield from zone_problem(place.timezone, ("places", key, "timezone"), merged)
+    yield from _people_problems(model, merged)
+    yield from _stay_problems(model, merged)
+    yield from _name_clashes(model, merged)
+
+
+def _unknown_door(door: str) -> str:
+    return f"unknown door '{door}': a door is a device key under devices:"
+
+
+def _people_problems(model: ConfigFile, merged: Locator) -> Iterator[Problem]:
+    seen: dict[str, int] = {}
+    zone = model.settings.timezone
+    for index, person in enumerate(model.people):
+        at = ("people", index)
+        if person.name in seen:
+            yield merged.problem(
+                (*at, "name"),
+                f"person '{person.name}' is listed twice (people[{seen[person.name]}])",
+            )
+        seen.setdefault(person.name, index)
+        for pos, place in enumerate(person.places):
+            if place not in model.places:
+                yield merged.problem((*at, "places", pos), f"unknown place '{place}'")
+        for pos, door in enumerate(person.doors):
+            if door not in model.devices:
+                yield merged.problem((*at, "doors", pos), _unknown_door(door))
+        if not person.places and not person.doors:
+            yield merged.problem(at, f"person '{person.name}' has no places: and no doors:")
+        yield from code_problems(_as_code(person), at, merged, zone)
+
+
+def _stay_problems(model: ConfigFile, merged: Locator) -> Iterator[Problem]:
+    identities: dict[str, int] = {}
+    for index, stay in enumerate(model.stays):
+        at = ("stays", index)
+        place = model.places.get(stay.place)
+        if place is None:
+            yield merged.problem((*at, "place"), f"unknown place '{stay.place}'")
+            continue
+        start, end = stay_window(stay, place.check_in, place.check_out)
+        if _comparable(end) <= _comparable(start):
+            yield merged.problem((*at, "check_out"), "check_out must be after check_in")
+        if stay.id is not None:
+            if stay.id in identities:
+                yield merged.problem(
+                    (*at, "id"), f"stay id '{stay.id}' is used twice (stays[{identities[stay.id]}])"
+                )
+            identities.setdefault(stay.id, index)
+
+
+def _comparable(moment: datetime) -> datetime:
+    """Naive wall time, for comparing a stay's ends written with and without offsets."""
+    return moment.replace(tzinfo=None)
+
+
+def _name_clashes(model: ConfigFile, merged: Locator) -> Iterator[Problem]:
+    """A person's or guest's name written as a code of one of their doors, or two people
+    with one name on a door: a door knows a code by its name, so they would be one code."""
+    compiled = compile_holders(model, _NoPositions())
+    for door, codes in compiled.codes.items():
+        device = model.devices.get(door)
+        own = {c.name for c in device.codes} if device else set()
+        names = Counter(c.name for c in codes)
+        for code in codes:
+            assert code.config_path is not None
+            path = _path_of(code.config_path)
+            if code.name in own:
+                yield merged.problem(
+                    (*path, "name" if path[0] == "people" else "guest"),
+                    f"'{code.name}' is also written as a code under devices.{door}: "
+                    "write it in one place",
+                )
+            elif names[code.name] > 1 and code.holder and code.holder.kind == "person":
+                yield merged.problem(
+                    (*path, "name"), f"two codes named '{code.name}' on door '{door}'"
+                )
+                names[code.name] = 1  # once per door
+
+
+def _path_of(config_path: str) -> tuple[str, int]:
+    section, _, rest = config_path.partition("[")
+    return section, int(rest.rstrip("]"))
+
+
+class _NoPositions:
+    """A locator for compiling before positions matter (the clash check)."""
+
+    def problem(self, path: object, message: str, *, key: bool = False) -> Problem:
+        return Problem("<config>", 1, 1, "", message)
+
+    def at(self, path: object, *, key: bool = False) -> None:
+        return None
+
+
+def compile_holders(model: ConfigFile, merged: object) -> CompiledHolders:
+    """Each person's and stay's codes, per door in config order, with their holders."""
+    codes: dict[str, list[DesiredCode]] = defaultdict(list)
+    holders: list[Holder] = []
+    for index, person in enumerate(model.people):
+        holder = Holder(
+            key=f"person:{person.name}",
+            label=person.name,
+            kind="person",
+            pin_per_door=person.pin_per_door,
+            given_pin=person.code is not None,
+            source=_source(merged, ("people", index)),
+        )
+        holders.append(holder)
+        for door in _person_doors(model, person):
+            codes[door].append(_person_code(person, door, holder, f"people[{index}]"))
+    for holder, stay, index, name in _stay_holders(model, merged):
+        holders.append(holder)
+        place = model.places[stay.place]
+        start, end = stay_window(stay, place.check_in, place.check_out)
+        for door in dict.fromkeys(place.doors):
+            codes[door].append(
+                DesiredCode(
+                    device=DeviceKey(door),
+                    name=name,
+                    code=stay.code,
+                    starts_at=start,
+                    ends_at=end,
+                    prefer_native_scheduling=stay.prefer_native_scheduling,
+                    protected=stay.protected,
+                    revoke=stay.revoke,
+                    source=holder.source,
+                    holder=holder,
+                    timezone=place.timezone,
+                    config_path=f"stays[{index}]",
+                )
+            )
+    return CompiledHolders(dict(codes), tuple(holders))
+
+
+def _person_doors(model: ConfigFile, person: PersonConfig) -> list[str]:
+    doors = [d for p in person.places if p in model.places for d in model.places[p].doors]
+    return [d for d in dict.fromkeys([*doors, *person.doors]) if d in model.devices]
+
+
+def _person_code(person: PersonConfig, door: str, holder: Holder, path: str) -> DesiredCode:
+    schedule = None
+    if person.schedule is not None:
+        schedule = Schedule(
+            cron=person.schedule.cron,
+            duration=parse_duration(person.schedule.duration),
+            timezone=person.schedule.timezone,
+            days=calendar_days(person.schedule.duration),
+        )
+    return DesiredCode(
+        device=DeviceKey(door),
+        name=person.name,
+        code=person.code,
+        starts_at=person.starts_at,
+        ends_at=person.ends_at,
+        schedule=schedule,
+        prefer_native_scheduling=person.prefer_native_scheduling,
+        protected=person.protected,
+        revoke=person.revoke,
+        source=holder.source,
+        holder=holder,
+        config_path=path,
+    )
+
+
+def _stay_holders(
+    model: ConfigFile, merged: object
+) -> Iterable[tuple[Holder, StayConfig, int, str]]:
+    """Each stay with its holder and its code name. A guest with several stays at one place
+    (a returning guest) gets the check-in date in each code's name and identity, since a door
+    knows a code by its name; an `id` keeps the identity whatever the dates."""
+    valid = [(i, s) for i, s in enumerate(model.stays) if s.place in model.places]
+    repeats = Counter((s.place, s.guest) for _, s in valid)
+    for index, stay in valid:
+        name, identity = stay.guest, f"{stay.place}/{stay.guest}"
+        if repeats[(stay.place, stay.guest)] > 1:
+            day = _day(stay.check_in)
+            name = f"{stay.guest} {day:%m-%d}"
+            identity = f"{identity}@{day.isoformat()}"
+        holder = Holder(
+            key=f"stay:{stay.id or identity}",
+            label=stay.guest,
+            kind="stay",
+            pin_per_door=stay.pin_per_door,
+            given_pin=stay.code is not None,
+            source=_source(merged, ("stays", index)),
+        )
+        yield holder, stay, index, name
+
+
+def _day(moment: date) -> date:
+    return moment.date() if isinstance(moment, datetime) else moment
+
+
+def stay_window(stay: StayConfig, check_in: str, check_out: str) -> tuple[datetime, datetime]:
+    """A stay's start and end: a date at the place's time, a date and time as written."""
+    return _moment(stay.check_in, check_in), _moment(stay.check_out, check_out)
+
+
+def _moment(value: date, default_time: str) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    return datetime.combine(value, time.fromisoformat(default_time))
+
+
+def _as_code(person: PersonConfig) -> CodeConfig:
+    """A person's per-code fields, for the rules every code follows."""
+    return CodeConfig.model_construct(
+        name=person.name,
+        code=person.code,
+        starts_at=person.starts_at,
+        ends_at=person.ends_at,
+        schedule=person.schedule,
+        offline=False,
+        one_time_use=False,
+    )
+
+
+def _source(merged: object, path: tuple[str, int]) -> SourceRef | None:
+    at = getattr(merged, "at", None)
+    where = at(path) if at is not None else None
+    return SourceRef(where.file, where.line, where.column) if where is not None else None

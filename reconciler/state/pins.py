@@ -1,0 +1,103 @@
+"""The PINs of people and stays, kept in the state store so that they never rotate by accident.
+
+A person or stay without a PIN in the config gets one generated once (`planning.pins`); it is
+kept here at the first apply and reused from then on, never derived again, so a lock that was
+unreachable for a cycle, a restart or a new door does not change it. Only `accesscodes rotate`
+asks for a new one (`state = 'rotate'`: the next plan draws it, the next apply keeps it).
+
+Unlike the journal's fingerprints, these PINs must be read back, so they are encrypted, with
+AES-GCM (the `cryptography` library) under a key derived from the journal key, which lives
+outside the database; the holder's key is the associated data, so a row copied onto another
+holder does not decrypt. A row that does not decrypt (the journal key was replaced) reads as
+absent: the planner then takes the PIN from the locks, where it is still set.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import sqlite3
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from reconciler.core.plan import iso
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS pins (
+    holder TEXT PRIMARY KEY,
+    sealed TEXT,
+    state TEXT NOT NULL DEFAULT 'kept',
+    updated_at TEXT NOT NULL
+);
+"""
+_NONCE_BYTES = 12
+
+
+@dataclass(frozen=True)
+class StoredPins:
+    """What the store holds: each holder's PIN, and the holders asked to rotate."""
+
+    pins: Mapping[str, str] = field(default_factory=dict, repr=False)
+    rotations: frozenset[str] = frozenset()
+
+
+class PinStore:
+    """The `pins` table of the state database, encrypted under the journal key."""
+
+    def __init__(self, db: sqlite3.Connection, journal_key: bytes) -> None:
+        self._db = db
+        self._db.executescript(SCHEMA)
+        digest = hashlib.sha256(b"accesscodes pin store\0" + journal_key).digest()
+        self._aead = AESGCM(digest)
+
+    def load(self) -> StoredPins:
+        """Every PIN that decrypts, and the pending rotations."""
+        pins: dict[str, str] = {}
+        rotations = set()
+        for holder, sealed, state in self._db.execute("SELECT holder, sealed, state FROM pins"):
+            if state == "rotate":
+                rotations.add(holder)
+            pin = self._open(holder, sealed) if sealed else None
+            if pin is not None:
+                pins[holder] = pin
+        return StoredPins(pins, frozenset(rotations))
+
+    def keep(self, pins: Mapping[str, str], now: datetime) -> None:
+        """Store these holders' PINs (a rotation asked for them is then done)."""
+        rows = [(holder, self._seal(holder, pin), iso(now)) for holder, pin in pins.items()]
+        with self._db:
+            self._db.executemany(
+                "INSERT INTO pins (holder, sealed, state, updated_at) VALUES (?, ?, 'kept', ?) "
+                "ON CONFLICT(holder) DO UPDATE SET sealed = excluded.sealed, state = 'kept', "
+                "updated_at = excluded.updated_at",
+                rows,
+            )
+
+    def rotate(self, holder: str, now: datetime) -> None:
+        """Ask for a new PIN for one holder at the next plan; the old one stays until then."""
+        with self._db:
+            self._db.execute(
+                "INSERT INTO pins (holder, sealed, state, updated_at) "
+                "VALUES (?, NULL, 'rotate', ?) ON CONFLICT(holder) DO UPDATE SET "
+                "state = 'rotate', updated_at = excluded.updated_at",
+                (holder, iso(now)),
+            )
+
+    def _seal(self, holder: str, pin: str) -> str:
+        nonce = os.urandom(_NONCE_BYTES)
+        sealed = self._aead.encrypt(nonce, pin.encode(), holder.encode())
+        return base64.b64encode(nonce + sealed).decode()
+
+    def _open(self, holder: str, text: str) -> str | None:
+        try:
+            raw = base64.b64decode(text)
+            return self._aead.decrypt(
+                raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], holder.encode()
+            ).decode()
+        except (InvalidTag, ValueError):
+            return None
