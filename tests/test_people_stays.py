@@ -448,3 +448,75 @@ def test_the_rentals_example_plans_on_the_simulator_with_no_set_up_on_any_day(
         assert shown.code == 2, shown.output  # something to do
         assert "Owner: create on entrance, garden-door, top-door" in shown.out
     assert not (example / ".accesscodes" / "state.db").exists()  # a plan keeps no PINs
+
+
+SEAM_RENTAL = """\
+version: 1
+provider: {kind: seam, retries: 0}
+devices:
+  entrance: {device_id: august_device_1}
+  flat: {device_id: august_device_2}
+places:
+  flat: {doors: [entrance, flat], timezone: America/New_York}
+people:
+  - {name: Owner, places: [flat]}
+stays:
+  - {guest: Bob Smith, place: flat, check_in: 2026-12-02, check_out: CHECK_OUT}
+"""
+
+
+def test_on_seams_fake_a_stay_extended_by_a_day_keeps_its_pin_and_codes_on_both_doors(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    with SeamFake() as fake:
+        write(tmp_path, SEAM_RENTAL, check_out="2026-12-05")
+        apply(cli, env=fake.env)
+
+        def codes() -> dict[tuple[str, str], dict[str, Any]]:
+            return {
+                (device, c["name"]): c
+                for device in ("august_device_1", "august_device_2")
+                for c in fake.list_codes(device, managed=True)
+            }
+
+        before = codes()
+        assert (
+            before[("august_device_1", "Bob Smith")]["code"]
+            == (before[("august_device_2", "Bob Smith")]["code"])
+        )
+        assert (
+            before[("august_device_1", "Owner")]["code"]
+            != (before[("august_device_1", "Bob Smith")]["code"])
+        )
+        write(tmp_path, SEAM_RENTAL, check_out="2026-12-06")
+        changes = [c for c in plan_json(cli, env=fake.env)["changes"] if c["action"] != "noop"]
+        assert [(c["device"], c["action"], c["changed"]) for c in changes] == [
+            ("entrance", "update", ["ends_at"]),
+            ("flat", "update", ["ends_at"]),
+        ]
+        assert "0 created, 2 updated, 0 deleted" in apply(cli, env=fake.env)
+        after = codes()
+        assert {k: v["access_code_id"] for k, v in after.items()} == {
+            k: v["access_code_id"] for k, v in before.items()
+        }
+        assert {k: v["code"] for k, v in after.items()} == {k: v["code"] for k, v in before.items()}
+        assert after[("august_device_1", "Bob Smith")]["ends_at"].startswith("2026-12-06T16:00")
+        assert plan_json(cli, "--detailed-exitcode", env=fake.env)["summary"]["update"] == 0
+
+
+def test_a_stay_with_an_id_renamed_to_its_guests_full_name_is_renamed_in_place(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    with_id = RENTALS.replace("  - guest: Bob Smith\n", "  - guest: Bob Smith\n    id: HM4X2\n")
+    write(tmp_path, with_id)
+    apply(cli)
+    pin = pins_on(tmp_path, "august_entrance")["Bob Smith"]
+    write(tmp_path, with_id.replace("guest: Bob Smith", "guest: Robert Smith"))
+    changes = [c for c in plan_json(cli)["changes"] if c["action"] != "noop"]
+    assert [(c["device"], c["action"], c.get("renamed_from")) for c in changes] == [
+        ("entrance", "update", "Bob Smith"),
+        ("unit-a", "update", "Bob Smith"),
+    ]
+    apply(cli)
+    assert pins_on(tmp_path, "august_entrance")["Robert Smith"] == pin
+    assert pins_on(tmp_path, "august_unit_a")["Robert Smith"] == pin

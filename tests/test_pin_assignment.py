@@ -140,3 +140,14 @@ def test_a_holder_with_a_pin_per_door_is_left_to_each_lock() -> None:
     live = {d.device_id: lock(d.key) for d in devices}
     result = assign_pins(devices, [alone], live, stored={})
     assert pins_of(result.devices, "Alice") == {"front": None, "garage": None}
+
+
+def test_a_drawn_pin_the_policy_calls_weak_is_drawn_again() -> None:
+    devices = [door("front", ALICE)]
+    live = {d.device_id: lock(d.key) for d in devices}
+    digits = iter("147258" + "583920")  # a common PIN first
+    result = assign_pins(
+        devices, [ALICE], live, stored={}, choice=lambda alphabet: next(digits),
+        weak=lambda pin: pin == "147258",
+    )  # fmt: skip
+    assert pins_of(result.devices, "Alice") == {"front": "583920"}

@@ -15,6 +15,7 @@ from reconciler.apply.applier import ApplyReport, ConfirmWait, Outcome, apply_pl
 from reconciler.apply.backup import pull_backups
 from reconciler.apply.inventory import read_live
 from reconciler.config.load import Config
+from reconciler.config.policy import is_weak
 from reconciler.core.models import DeviceId, LiveDevice
 from reconciler.core.plan import Plan
 from reconciler.planning.drift import LastWritten
@@ -70,8 +71,14 @@ async def plan_run(
     if journal is not None:
         last_written = LastWritten(journal.written(list(live)), journal.fingerprint)
         stored = journal.pins.load()
+    policy = config.policy
     pins = assign_pins(
-        config.devices, config.holders, live, stored=stored.pins, rotations=stored.rotations
+        config.devices,
+        config.holders,
+        live,
+        stored=stored.pins,
+        rotations=stored.rotations,
+        weak=(lambda pin: is_weak(pin, policy)) if policy is not None else (lambda pin: False),
     )
     result = make_plan(
         pins.devices, live, now=now, settings=config.settings, last_written=last_written

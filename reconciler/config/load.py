@@ -19,8 +19,8 @@ from pydantic import ValidationError
 from reconciler.config.coderules import code_problems, zone_problem
 from reconciler.config.holders import compile_holders, holder_problems
 from reconciler.config.messages import pydantic_message, schema_problems
+from reconciler.config.policy import Policy, load_policy
 from reconciler.config.policy import check as check_policy
-from reconciler.config.policy import load_policy
 from reconciler.config.schema import ConfigFile, ProviderConfig
 from reconciler.config.trust import endpoint_refusal
 from reconciler.config.yamlsource import (
@@ -56,6 +56,7 @@ class Config:
     devices: tuple[DesiredDevice, ...]
     warnings: tuple[Problem, ...] = ()
     holders: tuple[Holder, ...] = ()
+    policy: Policy | None = None
 
 
 @dataclass
@@ -151,6 +152,7 @@ def load_config(path: Path, *, environ: Mapping[str, str] | None = None) -> Conf
         devices=devices,
         warnings=tuple(v.problem for v in violations if v.level == "warn"),
         holders=compiled.holders,
+        policy=policy,
     )
 
 

@@ -56,8 +56,10 @@ def assign_pins(
     stored: Mapping[str, str],
     rotations: frozenset[str] = frozenset(),
     choice: Callable[[str], str] = secrets.choice,
+    weak: Callable[[str], bool] = lambda pin: False,
 ) -> PinAssignment:
-    """Each holder's PIN on each of their doors (see the module's order of trust)."""
+    """Each holder's PIN on each of their doors (see the module's order of trust); a drawn
+    PIN that `weak` calls weak (the PIN policy's common PINs) is drawn again."""
     doors = _doors_by_holder(devices)
     chosen: dict[str, str] = {}
     keep: dict[str, str] = {}
@@ -77,7 +79,8 @@ def assign_pins(
             continue
         if holder.key not in doors:
             continue
-        pin, problem = _generate(holder, doors[holder.key], devices, live, chosen, choice)
+        draw = _Draw(choice, weak)
+        pin, problem = _generate(holder, doors[holder.key], live, chosen, draw)
         if pin is not None:
             chosen[holder.key] = keep[holder.key] = pin
             generated.add(holder.key)
@@ -116,13 +119,32 @@ def _from_locks(doors: Sequence[Door], live: Mapping[DeviceId, LiveDevice]) -> s
     return found.most_common(1)[0][0] if found else None
 
 
+@dataclass(frozen=True)
+class _Draw:
+    """Where new PINs come from, and which are too weak to hand out."""
+
+    choice: Callable[[str], str]
+    weak: Callable[[str], bool]
+
+    def pin(self, caps: Capabilities, taken: set[str]) -> str:
+        """A random PIN the merged rules accept, not weak; RuntimeError when none is found."""
+        for _ in range(_WEAK_REDRAWS):
+            pin = generate_pin(caps, taken=taken, choice=self.choice)
+            if not self.weak(pin):
+                return pin
+            taken = taken | {pin}
+        raise RuntimeError("only weak PINs were drawn")
+
+
+_WEAK_REDRAWS = 100
+
+
 def _generate(
     holder: Holder,
     doors: Sequence[Door],
-    devices: Sequence[DesiredDevice],
     live: Mapping[DeviceId, LiveDevice],
     chosen: Mapping[str, str],
-    choice: Callable[[str], str],
+    draw: _Draw,
 ) -> tuple[str | None, str | None]:
     """A new PIN every one of the holder's doors takes, or why there is none. A door whose
     lock could not be read does not narrow the choice (its codes are blocked this run)."""
@@ -144,7 +166,7 @@ def _generate(
     for device, _ in doors:
         taken |= _pins_on_door(device, holder, live, chosen)
     try:
-        return generate_pin(merged, taken=taken, choice=choice), None
+        return draw.pin(merged, taken), None
     except RuntimeError:
         return None, _no_pin(holder, doors, "no PIN satisfies all of their locks' rules")
 
@@ -239,7 +261,12 @@ def _door_problems(
             if any(c.name == code.name and c.code == code.code for c in lock.codes):
                 continue  # the lock holds it already
             others = _pins_on_door(device, holder, live, {}, beside=code)
-            own = {c.code for c in lock.codes if c.name == code.name}
+            wanted = {c.name for c in device.codes}
+            own = {  # this code on the lock: under its name, or under an old one (a rename)
+                c.code
+                for c in lock.codes
+                if c.name == code.name or (c.is_managed and c.name not in wanted)
+            }
             refused = pin_violations(code.code, lock.device.capabilities, others=others - own)
             if refused:
                 problems[f"{holder.key}\0{device.key}"] = (

@@ -5,10 +5,11 @@ leaves a record of what it was doing. Alongside, each code we wrote keeps a keye
 of its values (PIN and window): when the lock later reports other values, someone changed the
 code behind our back (`modified_externally`), which a config edit alone cannot cause. To say
 which values, it also keeps a fingerprint of the PIN alone and the window in the clear
-(`starts_at`, `ends_at`: not secrets). No PIN is ever stored: fingerprints are HMACs with a
-key kept outside the database (`journal.key`, mode 0600, or `ACCESSCODES_JOURNAL_KEY`; at
-least 32 bytes), so the database alone does not reveal a PIN. The state folder is 0700 and the
-database (with its -wal and -shm files) 0600.
+(`starts_at`, `ends_at`: not secrets). No PIN is stored in the clear: fingerprints are HMACs
+with a key kept outside the database (`journal.key`, mode 0600, or `ACCESSCODES_JOURNAL_KEY`;
+at least 32 bytes), and the PINs of people and stays (`pins`, read back) are encrypted under
+it (`state.pins`), so the database alone does not reveal a PIN. The state folder is 0700 and
+the database (with its -wal and -shm files) 0600.
 
 Backup codes pulled for codes that failed to set (`backup_pulls`) are recorded by the failed
 code's id with the backup code's id, the time and the outcome, never the backup PIN: one row per
