@@ -520,3 +520,30 @@ def test_a_stay_with_an_id_renamed_to_its_guests_full_name_is_renamed_in_place(
     apply(cli)
     assert pins_on(tmp_path, "august_entrance")["Robert Smith"] == pin
     assert pins_on(tmp_path, "august_unit_a")["Robert Smith"] == pin
+
+
+def test_one_guest_booking_both_flats_gets_a_code_per_flat_on_the_shared_entrance(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    write(tmp_path, RENTALS.replace("guest: Carol Jones", "guest: Bob Smith"))
+    apply(cli)
+    entrance = pins_on(tmp_path, "august_entrance")
+    assert {"Bob Smith (unit-a)", "Bob Smith (unit-b)"} <= set(entrance)
+    assert (
+        entrance["Bob Smith (unit-a)"] == pins_on(tmp_path, "august_unit_a")["Bob Smith (unit-a)"]
+    )
+    assert entrance["Bob Smith (unit-a)"] != entrance["Bob Smith (unit-b)"]
+    assert plan_json(cli, "--detailed-exitcode")["summary"]["create"] == 0
+
+
+def test_a_stay_that_is_over_gets_no_pin(cli: CliRunner, tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        RENTALS.replace(
+            "check_in: 2026-12-03\n    check_out: CHECK_OUT",
+            "check_in: 2026-11-20\n    check_out: 2026-11-23",
+        ),
+    )
+    out = apply(cli)
+    assert "New PIN for Carol Jones" in out and "Bob Smith" not in out
+    assert "Bob Smith" not in pins_on(tmp_path, "august_entrance")

@@ -79,6 +79,8 @@ async def plan_run(
         stored=stored.pins,
         rotations=stored.rotations,
         weak=(lambda pin: is_weak(pin, policy)) if policy is not None else (lambda pin: False),
+        now=now,
+        timezone=config.settings.timezone,
     )
     result = make_plan(
         pins.devices, live, now=now, settings=config.settings, last_written=last_written

@@ -209,16 +209,21 @@ def _person_code(person: PersonConfig, door: str, holder: Holder, path: str) -> 
 def _stay_holders(
     model: ConfigFile, merged: object
 ) -> Iterable[tuple[Holder, StayConfig, int, str]]:
-    """Each stay with its holder and its code name. A guest with several stays at one place
-    (a returning guest) gets the check-in date in each code's name and identity, since a door
-    knows a code by its name; an `id` keeps the identity whatever the dates."""
+    """Each stay with its holder and its code name. A door knows a code by its name, so a
+    guest name that two stays would put on one door is told apart: by the check-in date for
+    stays at one place (a returning guest: `Bob Smith 12-18`, also in the identity), by the
+    place for stays at places that share a door (one guest booking both flats: `Bob Smith
+    (top-flat)`). An `id` keeps the identity whatever the name and dates."""
     valid = [(i, s) for i, s in enumerate(model.stays) if s.place in model.places]
     repeats = Counter((s.place, s.guest) for _, s in valid)
+    shared = _guests_sharing_doors(model, [s for _, s in valid])
     for index, stay in valid:
         name, identity = stay.guest, f"{stay.place}/{stay.guest}"
+        if stay.guest in shared:
+            name = f"{stay.guest} ({stay.place})"
         if repeats[(stay.place, stay.guest)] > 1:
             day = _day(stay.check_in)
-            name = f"{stay.guest} {day:%m-%d}"
+            name = f"{name} {day:%m-%d}"
             identity = f"{identity}@{day.isoformat()}"
         holder = Holder(
             key=f"stay:{stay.id or identity}",
@@ -229,6 +234,19 @@ def _stay_holders(
             source=_source(merged, ("stays", index)),
         )
         yield holder, stay, index, name
+
+
+def _guests_sharing_doors(model: ConfigFile, stays: list[StayConfig]) -> set[str]:
+    """The guest names with stays at two or more places that share a door."""
+    places: dict[str, set[str]] = defaultdict(set)
+    for stay in stays:
+        places[stay.guest].add(stay.place)
+    shared = set()
+    for guest, names in places.items():
+        doors = [d for place in names for d in set(model.places[place].doors)]
+        if len(doors) != len(set(doors)):
+            shared.add(guest)
+    return shared
 
 
 def _day(moment: date) -> date:

@@ -23,6 +23,8 @@ import secrets
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from reconciler.core.models import (
     Capabilities,
@@ -34,6 +36,7 @@ from reconciler.core.models import (
     LiveDevice,
 )
 from reconciler.core.rules import generate_pin, pin_violations
+from reconciler.planning.schedule import to_utc
 
 Door = tuple[DesiredDevice, DesiredCode]
 
@@ -57,9 +60,13 @@ def assign_pins(
     rotations: frozenset[str] = frozenset(),
     choice: Callable[[str], str] = secrets.choice,
     weak: Callable[[str], bool] = lambda pin: False,
+    now: datetime | None = None,
+    timezone: str = "UTC",
 ) -> PinAssignment:
     """Each holder's PIN on each of their doors (see the module's order of trust); a drawn
-    PIN that `weak` calls weak (the PIN policy's common PINs) is drawn again."""
+    PIN that `weak` calls weak (the PIN policy's common PINs) is drawn again. With `now`, a
+    holder whose every window has ended gets no new PIN (`timezone`: for naive times where
+    neither the code, the device nor the lock names a zone)."""
     doors = _doors_by_holder(devices)
     chosen: dict[str, str] = {}
     keep: dict[str, str] = {}
@@ -78,6 +85,8 @@ def assign_pins(
         if holder.given_pin or holder.pin_per_door or holder.key in chosen:
             continue
         if holder.key not in doors:
+            continue
+        if now is not None and _all_ended(doors[holder.key], live, now, timezone):
             continue
         draw = _Draw(choice, weak)
         pin, problem = _generate(holder, doors[holder.key], live, chosen, draw)
@@ -98,6 +107,21 @@ def _doors_by_holder(devices: Sequence[DesiredDevice]) -> dict[str, list[Door]]:
             if code.holder is not None:
                 doors[code.holder.key].append((device, code))
     return doors
+
+
+def _all_ended(
+    doors: Sequence[Door], live: Mapping[DeviceId, LiveDevice], now: datetime, timezone: str
+) -> bool:
+    """Whether every code of a holder has a window that is over: a past stay needs no PIN."""
+    for device, code in doors:
+        if code.schedule is not None or code.ends_at is None:
+            return False
+        lock = live.get(device.device_id)
+        lock_zone = lock.device.capabilities.timezone if lock is not None else None
+        zone = ZoneInfo(code.timezone or device.timezone or lock_zone or timezone)
+        if to_utc(code.ends_at, zone) > now:
+            return False
+    return True
 
 
 def _from_locks(doors: Sequence[Door], live: Mapping[DeviceId, LiveDevice]) -> str | None:
