@@ -151,3 +151,20 @@ def test_a_drawn_pin_the_policy_calls_weak_is_drawn_again() -> None:
         weak=lambda pin: pin == "147258",
     )  # fmt: skip
     assert pins_of(result.devices, "Alice") == {"front": "583920"}
+
+
+def test_a_suggested_pin_is_used_when_every_door_takes_it_else_one_is_drawn() -> None:
+    guest = Holder("stay:airbnb/HM1", "HM1", "stay", suggested_pin="7391")
+    devices = [door("front", guest), door("flat", guest)]
+    roomy = {d.device_id: lock(d.key) for d in devices}
+    result = assign_pins(devices, [guest], roomy, stored={})
+    assert pins_of(result.devices, "HM1") == {"front": "7391", "flat": "7391"}
+    assert result.keep == {"stay:airbnb/HM1": "7391"} and result.generated == frozenset()
+
+    six_only = {**roomy, DeviceId("lock_flat"): lock("flat", NUKI)}  # 4 digits do not fit
+    fallback = assign_pins(devices, [guest], six_only, stored={})
+    (pin,) = set(pins_of(fallback.devices, "HM1").values())
+    assert pin is not None and len(pin) == 6 and fallback.generated == {"stay:airbnb/HM1"}
+
+    weak = assign_pins(devices, [guest], roomy, stored={}, weak=lambda p: p == "7391")
+    assert set(pins_of(weak.devices, "HM1").values()) != {"7391"}

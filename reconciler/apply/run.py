@@ -7,7 +7,7 @@ shown is what is done.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -17,11 +17,13 @@ from reconciler.apply.inventory import read_live
 from reconciler.config.load import Config
 from reconciler.config.policy import is_weak
 from reconciler.core.models import DeviceId, LiveDevice
-from reconciler.core.plan import Plan
+from reconciler.core.plan import Action, Plan
 from reconciler.planning.drift import LastWritten
+from reconciler.planning.names import fit_stay_names
 from reconciler.planning.pins import assign_pins
 from reconciler.planning.planner import plan as make_plan
 from reconciler.providers.base import Provider
+from reconciler.sources.read import FeedsRead, read_sources
 from reconciler.state.journal import Journal
 from reconciler.state.pins import StoredPins
 
@@ -36,6 +38,7 @@ class PlannedRun:
     live: dict[DeviceId, LiveDevice]
     keep_pins: Mapping[str, str] = field(default_factory=dict, repr=False)
     new_pins: frozenset[str] = frozenset()
+    labels: Mapping[str, str] = field(default_factory=dict)
 
 
 def journal_path(config: Config) -> Path:
@@ -62,6 +65,9 @@ async def plan_run(
 ) -> PlannedRun:
     """Read the listed devices and plan them against the config; `on_device_read` is called
     once per device read (the CLI's progress bar)."""
+    feeds = await _read_feeds(config, journal, now)
+    if feeds is not None:
+        config = config.with_feed_stays(feeds.stays)
     device_ids = [d.device_id for d in config.devices]
     live = await read_live(
         provider, device_ids, concurrency=config.settings.concurrency, on_read=on_device_read
@@ -73,7 +79,7 @@ async def plan_run(
         stored = journal.pins.load()
     policy = config.policy
     pins = assign_pins(
-        config.devices,
+        fit_stay_names(config.devices, live),
         config.holders,
         live,
         stored=stored.pins,
@@ -85,7 +91,47 @@ async def plan_run(
     result = make_plan(
         pins.devices, live, now=now, settings=config.settings, last_written=last_written
     )
-    return PlannedRun(result, live, pins.keep, pins.generated)
+    if feeds is not None:
+        result = _hold_unread(result, feeds.unread_doors)
+        result = replace(result, warnings=(*result.warnings, *feeds.warnings))
+    labels = {h.key: h.label for h in config.holders}
+    return PlannedRun(result, live, pins.keep, pins.generated, labels)
+
+
+async def _read_feeds(config: Config, journal: Journal | None, now: datetime) -> FeedsRead | None:
+    """The config's reservation feeds, read and judged; what was learnt is kept in the state
+    store when there is one (a plan never creates it, but keeps its feeds' copies current)."""
+    if not config.sources:
+        return None
+    cached = journal.sources.load() if journal is not None else {}
+    feeds = await read_sources(config, cached, now=now)
+    if journal is not None:
+        for feed in feeds.cache:
+            journal.sources.save(feed)
+    return feeds
+
+
+def _hold_unread(result: Plan, unread_doors: Mapping[str, str]) -> Plan:
+    """No code is removed on the doors of a source never read: its stays are unknown."""
+    if not unread_doors:
+        return result
+    changes = []
+    for change in result.changes:
+        source = unread_doors.get(change.device)
+        if change.action is Action.DELETE and source is not None:
+            change = replace(
+                change,
+                action=Action.BLOCKED,
+                due_at=None,
+                spec=None,
+                reasons=(
+                    *change.reasons,
+                    f"held: source {source} has never been read, so no code is removed on "
+                    "its doors",
+                ),
+            )
+        changes.append(change)
+    return replace(result, changes=tuple(changes))
 
 
 def keep_pins(journal: Journal, planned: PlannedRun, now: datetime) -> None:

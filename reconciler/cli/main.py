@@ -13,13 +13,15 @@ import json
 import sys
 import traceback
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reconciler import __version__
 from reconciler.cli import commands
 from reconciler.cli.commands import EXIT_ERROR, EXIT_OK
+from reconciler.cli.toolargs import add_tools as _add_tools
+from reconciler.cli.toolargs import parse_now as _parse_now
+from reconciler.cli.toolargs import with_config as _with_config
 from reconciler.core.errors import AccessCodesError, ConfigError
 
 if TYPE_CHECKING:
@@ -44,23 +46,6 @@ def _parser() -> argparse.ArgumentParser:
     _add_timeline_and_controller(subparsers)
     _add_tools(subparsers)
     return parser
-
-
-def _with_config(sub: argparse.ArgumentParser) -> None:
-    """`-c PATH` and `--debug`, on every command that reads a config."""
-    sub.add_argument(
-        "-c",
-        "--config",
-        type=Path,
-        default=Path("accesscodes.yaml"),
-        help="config file or directory of *.yaml files (default: accesscodes.yaml)",
-    )
-    sub.add_argument(
-        "--debug",
-        action="store_true",
-        default=argparse.SUPPRESS,
-        help="show tracebacks on errors",
-    )
 
 
 def _add_init(subparsers: Subparsers) -> None:
@@ -224,45 +209,6 @@ def _add_timeline_and_controller(subparsers: Subparsers) -> None:
     )
 
 
-def _add_tools(subparsers: Subparsers) -> None:
-    """`sim tamper`, `history` and `schema`."""
-    sim = subparsers.add_parser("sim", help="the simulator's tools")
-    sim_commands = sim.add_subparsers(dest="sim_command", metavar="SIM_COMMAND", required=True)
-    tamper = sim_commands.add_parser(
-        "tamper", help="make a simulated lock drift (keypad edit, vendor app, offline...)"
-    )
-    _with_config(tamper)
-    tamper.add_argument(
-        "action",
-        choices=(
-            "change-pin",
-            "disable",
-            "add-unmanaged",
-            "remove",
-            "offline",
-            "online",
-            "fail",
-            "empty-backup-pool",
-        ),
-    )
-    tamper.add_argument("device_id", help="the simulated lock's device_id")
-    tamper.add_argument("name", nargs="?", help="the code's name (not for offline/online)")
-    tamper.add_argument("--code", help="the PIN to set (default: a random one)")
-
-    history = subparsers.add_parser("history", help="the journal: past applies and their changes")
-    _with_config(history)
-    history.add_argument("--limit", type=int, default=20, help="how many runs (default 20)")
-
-    rotate = subparsers.add_parser(
-        "rotate", help="a new PIN for exactly one person or stay, in the next plan"
-    )
-    _with_config(rotate)
-    rotate.add_argument("name", help="the person's name, the stay's guest or its id")
-
-    schema = subparsers.add_parser("schema", help="print the config's JSON Schema")
-    schema.add_argument("--debug", action="store_true", default=argparse.SUPPRESS)
-
-
 def _plan_options(sub: argparse.ArgumentParser) -> None:
     """The options `plan` and `apply` share."""
     sub.add_argument(
@@ -278,14 +224,6 @@ def _plan_options(sub: argparse.ArgumentParser) -> None:
         metavar="KEY",
         help="only this device is read, planned and applied (repeatable), like -target",
     )
-
-
-def _parse_now(text: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -348,13 +286,20 @@ def _dispatch(args: argparse.Namespace) -> int:
         return commands.tamper_command(config, args)
     if args.command == "history":
         return commands.history_command(config, args.limit)
+    if args.command == "sources":
+        from reconciler.cli.sources_view import sources_command
+
+        return asyncio.run(sources_command(args, config))
     if args.command == "rotate":
         return commands.rotate_command(config, args.name)
     if args.command == "validate":
         note = "" if args.skip_devices else asyncio.run(commands.check_devices(config))
         devices = len(config.devices)
         codes = sum(len(d.codes) for d in config.devices)
-        print(f"{', '.join(map(str, config.paths))}: valid ({devices} devices, {codes} codes)")
+        feeds = f", {len(config.sources)} sources read at plan time" if config.sources else ""
+        print(
+            f"{', '.join(map(str, config.paths))}: valid ({devices} devices, {codes} codes{feeds})"
+        )
         if note:
             print(note, file=sys.stderr)
         return EXIT_OK

@@ -99,7 +99,10 @@ async def plan_or_apply(
 
     fixed_now: datetime | None = args.now
     provider = make_provider(config, clock=lambda: fixed_now or datetime.now(UTC))
-    journal = open_journal(config, create=False)
+    # An apply keeps its feeds' copies from its first run on (the last good copy is what a
+    # feed that fails later is planned from); a plan never creates the state store.
+    writes_state = args.command == "apply" and bool(config.sources)
+    journal = open_journal(config, create=writes_state)
     try:
         planned, key = await _plan_with_key(args, config, provider, journal)
         if args.command == "plan":
@@ -206,7 +209,7 @@ def _keep_pins_only(
 def print_new_pins(config: Config, planned: PlannedRun, *, show: bool) -> None:
     """Say which people and stays were given a new PIN by this apply (masked unless
     `--show-codes`): the one place where a PIN drawn by accesscodes is first told."""
-    labels = {h.key: h.label for h in config.holders}
+    labels = {**{h.key: h.label for h in config.holders}, **planned.labels}
     for key in sorted(planned.new_pins, key=lambda k: labels.get(k, k)):
         pin = planned.keep_pins[key] if show else "****"
         print(f"New PIN for {labels.get(key, key)}: {pin} (kept in the state store)")

@@ -93,6 +93,10 @@ def plan_lines(data: dict[str, Any]) -> list[Line]:
     `+` create, yellow `~` update, red `-` delete, bold red `!` blocked, cyan `>` deferred
     (with its due time), yellow `?` drift, and the summary in bold."""
     lines: list[Line] = [((f"accesscodes plan at {data['now']}", "bold"),), ()]
+    for warning in data.get("warnings", ()):
+        lines.append(((f"Warning: {warning}", "yellow"),))
+    if data.get("warnings"):
+        lines.append(())
     device = None
     shown = [c for c in data["changes"] if c["action"] != "noop"]
     for change in shown:
@@ -163,6 +167,9 @@ def render_markdown(data: dict[str, Any]) -> str:
     """A pull-request comment: the summary, then a table of changes and one of drift."""
     summary = data["summary"]
     lines = ["### accesscodes plan", "", f"**{summary_line(summary)}**", ""]
+    lines += [f"> **Warning:** {_escape(w)}" for w in data.get("warnings", ())]
+    if data.get("warnings"):
+        lines.append("")
     shown = [c for c in data["changes"] if c["action"] != "noop"]
     if shown:
         lines += ["| | action | device | code | details |", "|---|---|---|---|---|"]

@@ -13,12 +13,14 @@ its codes (and PIN), so the plan updates their windows in place.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import datetime
+from pathlib import Path
 
 from reconciler.config.coderules import Locator, code_problems, zone_problem
-from reconciler.config.schema import CodeConfig, ConfigFile, PersonConfig, StayConfig
+from reconciler.config.schema import CodeConfig, ConfigFile, PersonConfig
+from reconciler.config.stays import StayInput, compile_stays, stay_window, written_stays
 from reconciler.core.errors import Problem
 from reconciler.core.models import DesiredCode, DeviceKey, Holder, Schedule, SourceRef
 from reconciler.core.settings import calendar_days, parse_duration
@@ -30,6 +32,7 @@ class CompiledHolders:
 
     codes: dict[str, list[DesiredCode]]
     holders: tuple[Holder, ...]
+    stays: tuple[StayInput, ...] = ()
 
 
 def holder_problems(model: ConfigFile, merged: Locator) -> Iterator[Problem]:
@@ -44,6 +47,7 @@ def holder_problems(model: ConfigFile, merged: Locator) -> Iterator[Problem]:
             yield from zone_problem(place.timezone, ("places", key, "timezone"), merged)
     yield from _people_problems(model, merged)
     yield from _stay_problems(model, merged)
+    yield from _source_problems(model, merged)
     yield from _name_clashes(model, merged)
 
 
@@ -92,6 +96,34 @@ def _stay_problems(model: ConfigFile, merged: Locator) -> Iterator[Problem]:
             identities.setdefault(stay.id, index)
 
 
+def _source_problems(model: ConfigFile, merged: Locator) -> Iterator[Problem]:
+    """A source's place must exist, its name be unique, and a file it reads stay in the
+    config's folder or the working directory (as policy files do: a pull request must not
+    make accesscodes read another file of the machine into a plan comment)."""
+    seen: dict[str, int] = {}
+    base = Path(merged.at(()).file).resolve().parent if hasattr(merged, "at") else Path.cwd()
+    for index, source in enumerate(model.sources):
+        at = ("sources", index)
+        if source.name in seen:
+            yield merged.problem(
+                (*at, "name"),
+                f"source '{source.name}' is listed twice (sources[{seen[source.name]}])",
+            )
+        seen.setdefault(source.name, index)
+        if source.place not in model.places:
+            yield merged.problem((*at, "place"), f"unknown place '{source.place}'")
+        location = source.ical
+        if "://" in location and not location.startswith(("https://", "http://")):
+            yield merged.problem((*at, "ical"), "a feed is an https:// or http:// URL, or a file")
+        elif "://" not in location:
+            target = (base / location).resolve()
+            if not any(target.is_relative_to(root) for root in (base, Path.cwd().resolve())):
+                yield merged.problem(
+                    (*at, "ical"),
+                    "a feed file must be inside the config's folder or the working directory",
+                )
+
+
 def _comparable(moment: datetime) -> datetime:
     """Naive wall time, for comparing a stay's ends written with and without offsets."""
     return moment.replace(tzinfo=None)
@@ -106,7 +138,8 @@ def _name_clashes(model: ConfigFile, merged: Locator) -> Iterator[Problem]:
         own = {c.name for c in device.codes} if device else set()
         names = Counter(c.name for c in codes)
         for code in codes:
-            assert code.config_path is not None
+            if code.config_path is None or "[" not in code.config_path:
+                continue  # a place's turnover: its name is checked with the place's codes
             path = _path_of(code.config_path)
             if code.name in own:
                 yield merged.problem(
@@ -152,28 +185,16 @@ def compile_holders(model: ConfigFile, merged: object) -> CompiledHolders:
         holders.append(holder)
         for door in _person_doors(model, person):
             codes[door].append(_person_code(person, door, holder, f"people[{index}]"))
-    for holder, stay, index, name in _stay_holders(model, merged):
-        holders.append(holder)
-        place = model.places[stay.place]
-        start, end = stay_window(stay, place.check_in, place.check_out)
-        for door in dict.fromkeys(place.doors):
-            codes[door].append(
-                DesiredCode(
-                    device=DeviceKey(door),
-                    name=name,
-                    code=stay.code,
-                    starts_at=start,
-                    ends_at=end,
-                    prefer_native_scheduling=stay.prefer_native_scheduling,
-                    protected=stay.protected,
-                    revoke=stay.revoke,
-                    source=holder.source,
-                    holder=holder,
-                    timezone=place.timezone,
-                    config_path=f"stays[{index}]",
-                )
-            )
-    return CompiledHolders(dict(codes), tuple(holders))
+    places = model.places
+    written = written_stays(
+        model.stays, places, [_source(merged, ("stays", i)) for i in range(len(model.stays))]
+    )
+    if not model.sources:  # else with the feeds' stays, once read (`reconciler.sources`)
+        stays = compile_stays(places, model.devices, written)
+        for door, door_codes in stays.codes.items():
+            codes[door].extend(door_codes)
+        holders.extend(h for h in stays.holders if h not in holders)
+    return CompiledHolders(dict(codes), tuple(holders), tuple(written))
 
 
 def _person_doors(model: ConfigFile, person: PersonConfig) -> list[str]:
@@ -204,64 +225,6 @@ def _person_code(person: PersonConfig, door: str, holder: Holder, path: str) -> 
         holder=holder,
         config_path=path,
     )
-
-
-def _stay_holders(
-    model: ConfigFile, merged: object
-) -> Iterable[tuple[Holder, StayConfig, int, str]]:
-    """Each stay with its holder and its code name. A door knows a code by its name, so a
-    guest name that two stays would put on one door is told apart: by the check-in date for
-    stays at one place (a returning guest: `Bob Smith 12-18`, also in the identity), by the
-    place for stays at places that share a door (one guest booking both flats: `Bob Smith
-    (top-flat)`). An `id` keeps the identity whatever the name and dates."""
-    valid = [(i, s) for i, s in enumerate(model.stays) if s.place in model.places]
-    repeats = Counter((s.place, s.guest) for _, s in valid)
-    shared = _guests_sharing_doors(model, [s for _, s in valid])
-    for index, stay in valid:
-        name, identity = stay.guest, f"{stay.place}/{stay.guest}"
-        if stay.guest in shared:
-            name = f"{stay.guest} ({stay.place})"
-        if repeats[(stay.place, stay.guest)] > 1:
-            day = _day(stay.check_in)
-            name = f"{name} {day:%m-%d}"
-            identity = f"{identity}@{day.isoformat()}"
-        holder = Holder(
-            key=f"stay:{stay.id or identity}",
-            label=stay.guest,
-            kind="stay",
-            pin_per_door=stay.pin_per_door,
-            given_pin=stay.code is not None,
-            source=_source(merged, ("stays", index)),
-        )
-        yield holder, stay, index, name
-
-
-def _guests_sharing_doors(model: ConfigFile, stays: list[StayConfig]) -> set[str]:
-    """The guest names with stays at two or more places that share a door."""
-    places: dict[str, set[str]] = defaultdict(set)
-    for stay in stays:
-        places[stay.guest].add(stay.place)
-    shared = set()
-    for guest, names in places.items():
-        doors = [d for place in names for d in set(model.places[place].doors)]
-        if len(doors) != len(set(doors)):
-            shared.add(guest)
-    return shared
-
-
-def _day(moment: date) -> date:
-    return moment.date() if isinstance(moment, datetime) else moment
-
-
-def stay_window(stay: StayConfig, check_in: str, check_out: str) -> tuple[datetime, datetime]:
-    """A stay's start and end: a date at the place's time, a date and time as written."""
-    return _moment(stay.check_in, check_in), _moment(stay.check_out, check_out)
-
-
-def _moment(value: date, default_time: str) -> datetime:
-    if isinstance(value, datetime):
-        return value
-    return datetime.combine(value, time.fromisoformat(default_time))
 
 
 def _as_code(person: PersonConfig) -> CodeConfig:

@@ -9,8 +9,8 @@ schema cannot state, `provider.endpoint`'s host among them. Each problem is repo
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,8 @@ from reconciler.config.holders import compile_holders, holder_problems
 from reconciler.config.messages import pydantic_message, schema_problems
 from reconciler.config.policy import Policy, load_policy
 from reconciler.config.policy import check as check_policy
-from reconciler.config.schema import ConfigFile, ProviderConfig
+from reconciler.config.schema import ConfigFile, PlaceConfig, ProviderConfig, SourceConfig
+from reconciler.config.stays import StayInput, compile_stays
 from reconciler.config.trust import endpoint_refusal
 from reconciler.config.yamlsource import (
     PathKey,
@@ -57,6 +58,21 @@ class Config:
     warnings: tuple[Problem, ...] = ()
     holders: tuple[Holder, ...] = ()
     policy: Policy | None = None
+    places: Mapping[str, PlaceConfig] = field(default_factory=dict)
+    stays: tuple[StayInput, ...] = ()
+    sources: tuple[SourceConfig, ...] = ()
+
+    def with_feed_stays(self, feed_stays: Sequence[StayInput]) -> Config:
+        """The config with its reservation feeds' stays: they and the written stays are put
+        on their doors together (one naming, one turnover), as if all had been written."""
+        stays = compile_stays(
+            self.places, (d.key for d in self.devices), [*self.stays, *feed_stays]
+        )
+        devices = tuple(
+            replace(d, codes=(*d.codes, *stays.codes.get(d.key, ()))) for d in self.devices
+        )
+        holders = (*self.holders, *(h for h in stays.holders if h not in self.holders))
+        return replace(self, devices=devices, holders=holders)
 
 
 @dataclass
@@ -153,6 +169,9 @@ def load_config(path: Path, *, environ: Mapping[str, str] | None = None) -> Conf
         warnings=tuple(v.problem for v in violations if v.level == "warn"),
         holders=compiled.holders,
         policy=policy,
+        places=dict(model.places),
+        stays=compiled.stays if model.sources else (),
+        sources=tuple(model.sources),
     )
 
 

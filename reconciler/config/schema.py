@@ -103,6 +103,17 @@ class CodeConfig(_Strict):
     )
 
 
+class TurnoverConfig(_Strict):
+    """Who turns a place over between stays: access from each check-out to the next check-in
+    (at most `max` after the last one), with one PIN like a person."""
+
+    name: str = Field(min_length=1, description="The code's name on each door of the place.")
+    code: str | None = Field(None, pattern=PIN_PATTERN, repr=False)
+    max: str = Field(
+        "1d", pattern=DURATION_PATTERN, description="The longest window, after the last stay."
+    )
+
+
 class PlaceConfig(_Strict):
     """A property or site: a named group of doors, and the local times of its stays."""
 
@@ -110,6 +121,15 @@ class PlaceConfig(_Strict):
     timezone: str | None = Field(None, description="IANA zone for this place's stays' times.")
     check_in: str = Field("16:00", pattern=HOUR_MINUTE, description="A stay's default start.")
     check_out: str = Field("11:00", pattern=HOUR_MINUTE, description="A stay's default end.")
+    early_check_in: str = Field(
+        "0s", pattern=DURATION_PATTERN, description="Each stay's codes start this much earlier."
+    )
+    late_check_out: str = Field(
+        "0s", pattern=DURATION_PATTERN, description="Each stay's codes end this much later."
+    )
+    turnover: TurnoverConfig | None = Field(
+        None, description="A person (the cleaner) who gets access from each check-out on."
+    )
 
 
 class PersonConfig(_Strict):
@@ -154,6 +174,36 @@ class StayConfig(_Strict):
     prefer_native_scheduling: bool | None = None
     protected: bool = False
     revoke: bool = False
+
+
+class SourceConfig(_Strict):
+    """A reservation calendar (iCal) whose bookings become stays at one place; it is read,
+    never written, and a feed that fails never takes a guest's code away."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="The source's name.")
+    ical: str = Field(
+        min_length=1,
+        repr=False,
+        description="An https:// URL (its token via ${VAR}: masked in every output) or a "
+        "file, relative to the config.",
+    )
+    place: str = Field(min_length=1)
+    code: Literal["generated", "phone_last4"] = Field(
+        "generated",
+        description="generated: one PIN per reservation, kept; phone_last4: the guest's "
+        "phone digits (Airbnb), else generated.",
+    )
+    closed_are_stays: bool = Field(
+        False, description="Booking.com: its CLOSED - Not available events are bookings."
+    )
+    confirm_drop_after: str = Field(
+        "30m",
+        pattern=DURATION_PATTERN,
+        description="A calendar that loses most of its stays is believed only after giving "
+        "the same answer this long (or `accesscodes sources accept`).",
+    )
+    timeout: str = Field("20s", pattern=DURATION_PATTERN)
+    max_bytes: int = Field(5 * 1024 * 1024, ge=1024, description="Larger answers are refused.")
 
 
 class DeviceConfig(_Strict):
@@ -260,6 +310,7 @@ class ConfigFile(_Strict):
     places: dict[str, PlaceConfig] = Field(default_factory=dict)
     people: list[PersonConfig] = Field(default_factory=list)
     stays: list[StayConfig] = Field(default_factory=list)
+    sources: list[SourceConfig] = Field(default_factory=list)
 
 
 def config_json_schema() -> dict[str, Any]:

@@ -44,6 +44,8 @@ SECRET_FIELDS: tuple[tuple[str, ...], ...] = (
     ("devices", ANY, "codes", ANY, "code"),  # a code's PIN
     ("people", ANY, "code"),  # a person's PIN, on all their doors
     ("stays", ANY, "code"),  # a guest's PIN
+    ("places", ANY, "turnover", "code"),  # the cleaner's PIN
+    ("sources", ANY, "ical"),  # a feed URL: its query holds the calendar's token
     ("settings", "webhook_url"),  # a URL that usually embeds a token (Slack, Teams)
 )
 

@@ -132,3 +132,13 @@ def masked_error(exc: ProviderError, secrets: Iterable[str | None]) -> ProviderE
             current.args = (mask_secrets(str(current), known), *current.args[1:])
         current = current.__cause__ or current.__context__
     return exc
+
+
+def mask_url(url: str) -> str:
+    """A feed URL as outputs may show it: scheme and host only. Calendar exports carry their
+    token in the query (Airbnb's `?s=...`) or in the path (VRBO's `/icalendar/<token>.ics`)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url  # a file path: no secret
+    host = rest.split("/", 1)[0].split("?", 1)[0].rsplit("@", 1)[-1]
+    return f"{scheme}://{host}/{MASK}"

@@ -77,6 +77,7 @@ class Holder:
     pin_per_door: bool = False
     given_pin: bool = False
     source: SourceRef | None = field(default=None, compare=False)
+    suggested_pin: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +89,9 @@ class DesiredCode:
     A person's or stay's code has a `holder`; its PIN is filled in before planning
     (`planning.pins`): `new_pin` when it was generated for this run (stored at apply),
     `pin_problem` when no PIN fits all of the holder's doors (the code is then blocked).
-    `config_path` is where the code was written (`people[0]`), for messages.
+    `config_path` is where the code was written (`people[0]`), for messages. `windows`: a
+    code open in several given windows (a cleaner between stays), each one an occurrence like
+    a schedule's.
     """
 
     device: DeviceKey
@@ -108,13 +111,16 @@ class DesiredCode:
     config_path: str | None = field(default=None, compare=False)
     pin_problem: str | None = None
     new_pin: bool = False
+    windows: tuple[tuple[datetime, datetime], ...] = ()
 
     def may_overlap(self, other: DesiredCode) -> bool:
         """Whether the two codes' windows can be open at once. Only two windows written alike
         (in one zone, both with or both without an offset) are compared; a schedule or an
         open end counts as overlapping."""
         ours, theirs = (self.starts_at, self.ends_at), (other.starts_at, other.ends_at)
-        if self.schedule or other.schedule or self.timezone != other.timezone:
+        if self.schedule or other.schedule or self.windows or other.windows:
+            return True
+        if self.timezone != other.timezone:
             return True
         if ours[0] is None or ours[1] is None or theirs[0] is None or theirs[1] is None:
             return True

@@ -209,6 +209,7 @@ class Plan:
     changes: tuple[Change, ...] = ()
     drift: tuple[Drift, ...] = ()
     pin_key: bytes | None = field(default=None, repr=False, compare=False)
+    warnings: tuple[str, ...] = field(default=(), compare=False)
 
     def due(self) -> list[Change]:
         """The writes `apply` carries out now, in order."""
@@ -264,6 +265,8 @@ class Plan:
             "drift": [d.to_data() for d in self.drift],
             "summary": self.summary,
         }
+        if self.warnings:  # e.g. a reservation feed not believed this time; not checksummed
+            data["warnings"] = list(self.warnings)
         data["checksum"] = self.checksum
         return data
 

@@ -8,7 +8,9 @@ their codes, in this order of trust:
    not rotate it), unless `accesscodes rotate` asked for a new one;
 3. the PIN already set on their doors under their name (a state store that was lost, a first
    run after `import`): the locks are the truth about what a guest was told;
-4. a new random PIN (`secrets`), valid on every one of their doors (the intersection of
+4. the PIN a feed suggests (a guest's phone digits, `code: phone_last4`), if every one of
+   their doors takes it and it is not weak;
+5. a new random PIN (`secrets`), valid on every one of their doors (the intersection of
    lengths and rules), equal to and prefixing no PIN on any of them; kept at apply.
 
 A PIN that some door of the holder cannot take (a lock that picks its own, lengths that do not
@@ -88,6 +90,10 @@ def assign_pins(
             continue
         if now is not None and _all_ended(doors[holder.key], live, now, timezone):
             continue
+        suggested = _suggested(holder, doors[holder.key], live, chosen, weak)
+        if suggested is not None:
+            chosen[holder.key] = keep[holder.key] = suggested
+            continue
         draw = _Draw(choice, weak)
         pin, problem = _generate(holder, doors[holder.key], live, chosen, draw)
         if pin is not None:
@@ -107,6 +113,30 @@ def _doors_by_holder(devices: Sequence[DesiredDevice]) -> dict[str, list[Door]]:
             if code.holder is not None:
                 doors[code.holder.key].append((device, code))
     return doors
+
+
+def _suggested(
+    holder: Holder,
+    doors: Sequence[Door],
+    live: Mapping[DeviceId, LiveDevice],
+    chosen: Mapping[str, str],
+    weak: Callable[[str], bool],
+) -> str | None:
+    """The holder's suggested PIN (a feed's phone digits) if every door they have takes it,
+    it is not weak, and it equals or prefixes no other PIN there; else None (one is drawn)."""
+    pin = holder.suggested_pin
+    if pin is None or weak(pin):
+        return None
+    for device, _ in doors:
+        lock = live.get(device.device_id)
+        if lock is None:
+            return None  # a door not read this time: its rules are unknown
+        others = _pins_on_door(device, holder, live, chosen)
+        if pin_violations(pin, lock.device.capabilities, others=others) or any(
+            other.startswith(pin) or pin.startswith(other) for other in others
+        ):
+            return None
+    return pin
 
 
 def _all_ended(

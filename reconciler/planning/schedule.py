@@ -128,6 +128,17 @@ def windows(
             found.append((start, end, _start_warning(code.name, booked, local_start)))
 
 
+def _occurrences(
+    code: DesiredCode, zone: ZoneInfo, now: datetime, settings: Settings
+) -> list[tuple[datetime, datetime, str | None]]:
+    """A recurring code's windows within the horizon, or a code's given windows (a cleaner
+    between stays) that have not ended, oldest first."""
+    if code.schedule is not None:
+        return windows(code, zone, now=now, horizon=settings.horizon)
+    given = sorted((to_utc(s, zone), to_utc(e, zone)) for s, e in code.windows)
+    return [(start, end, None) for start, end in given if end > now]
+
+
 def duration_parts(schedule: Schedule) -> tuple[int, timedelta]:
     """A schedule's duration as (nominal days, elapsed rest), RFC 5545's split: weeks count as
     7 days. `Schedule.days` says where the config drew the line; without it (a Schedule built
@@ -173,9 +184,9 @@ def targets(
     out: list[Target] = []
     for code in device.codes:
         zone = ZoneInfo(code.timezone) if code.timezone else lock_zone
-        if code.schedule is not None:
+        if code.schedule is not None or code.windows:
             previous_end: datetime | None = None
-            for start, end, warning in windows(code, zone, now=now, horizon=settings.horizon):
+            for start, end, warning in _occurrences(code, zone, now, settings):
                 target = _target(code, start, end, capabilities, settings, zone, occurrence=start)
                 if warning is not None:
                     target = replace(target, warnings=(warning,))

@@ -38,6 +38,7 @@ from reconciler.core.models import AccessCodeId, DeviceId, WrittenCode
 from reconciler.core.plan import Change, iso
 from reconciler.state.pins import PinStore
 from reconciler.state.privatefile import FILE_MODE, create_private, private_dir, tighten_file
+from reconciler.state.sourcecache import SourceCache
 
 MIN_KEY_BYTES = 32
 
@@ -149,6 +150,7 @@ class Journal:
             tighten_file(path.with_name(path.name + suffix))
         self._key = key if key is not None else load_key(path.parent / "journal.key")
         self.pins = PinStore(self._db, self._key)
+        self.sources = SourceCache(self._db)
 
     def close(self) -> None:
         """Close the database."""

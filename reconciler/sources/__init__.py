@@ -1,0 +1,1 @@
+"""Reservation sources: calendars that produce stays (octoDNS's sources: they never write)."""
