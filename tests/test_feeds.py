@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -394,3 +394,74 @@ def test_a_place_gives_early_check_in_late_check_out_and_its_cleaner_the_gaps(
     apply(cli, feed)
     cleaner = {c["code"] for (_, name), c in codes(tmp_path).items() if name == "Cleaner"}
     assert len(cleaner) <= 1  # one PIN for the cleaner (on the lock once programmed)
+
+
+FIXTURES = Path(__file__).resolve().parent / "feeds"
+
+
+@pytest.mark.parametrize(
+    "fixture",
+    [
+        "airbnb.ics",
+        "vrbo.ics",
+        "vrbo_fr.ics",
+        "hostaway.ics",
+        "hospitable.ics",
+        "generic_timed.ics",
+    ],
+)
+def test_each_vendors_export_served_over_http_gives_stays(
+    cli: CliRunner, tmp_path: Path, feed: FeedServer, fixture: str
+) -> None:
+    feed.serve(PATH, (FIXTURES / fixture).read_bytes())
+    listed = cli("sources", "--now", NOW, env=env(feed))
+    assert listed.code == 0, listed.output
+    assert "flat-airbnb (flat, http://127.0.0.1:" in listed.out and ": fresh" in listed.out
+    count = int(listed.out.split("stays: ")[1].split()[0])
+    assert count >= 1, listed.out
+    assert TOKEN not in listed.output
+
+
+def test_html_instead_of_a_calendar_is_refused_and_said_so(
+    cli: CliRunner, tmp_path: Path, feed: FeedServer
+) -> None:
+    feed.serve(PATH, (FIXTURES / "not_a_calendar.html").read_bytes(), "text/html")
+    listed = cli("sources", "--now", NOW, env=env(feed))
+    assert listed.code == 0, listed.output
+    assert ": unread" in listed.out and "refused: the answer is not a calendar" in listed.out
+
+
+def test_a_long_guest_name_is_cut_to_the_locks_name_limit_the_same_way_every_run(
+    cli: CliRunner, tmp_path: Path, feed: FeedServer
+) -> None:
+    config = CONFIG.replace("device_id: august_flat}", "device_id: schlage_flat}")
+    (tmp_path / "accesscodes.yaml").write_text(config)
+    feed.serve(
+        PATH, vrbo(("Reserved - Maximilian Oberhausen", date(2026, 12, 2), date(2026, 12, 5)))
+    )
+    apply(cli, feed)
+    names = {(device, name) for device, name in codes(tmp_path)}
+    assert ("schlage_flat", "Maximilia") in names  # a Schlage keeps 9 characters
+    assert ("august_entrance", "Maximilian Oberhausen") in names
+    assert writes(plan(cli, feed)) == []
+
+
+def test_the_controller_keeps_codes_when_the_feed_fails_and_logs_it_without_the_token(
+    cli: CliRunner, tmp_path: Path, feed: FeedServer
+) -> None:
+    (tmp_path / "accesscodes.yaml").write_text(
+        CONFIG.replace("places:", "settings: {self_heal: full, prune: true}\nplaces:")
+    )
+    today = datetime.now(UTC).date()  # the controller runs on the real clock
+    feed.serve(PATH, airbnb(("HMNOW0000Z", today, today + timedelta(days=3))))
+    first = cli("controller", "--once", env=env(feed))
+    assert first.code == 0, first.output
+    before = codes(tmp_path)
+    assert ("august_entrance", "HMNOW0000Z") in before, first.output
+    feed.fail(PATH, 500)
+    second = cli("controller", "--once", env=env(feed))
+    assert second.code == 0, second.output
+    assert '"event": "source_warning"' in second.output
+    assert "source flat-airbnb stale since" in second.output
+    assert TOKEN not in first.output + second.output
+    assert codes(tmp_path).keys() == before.keys()

@@ -76,6 +76,8 @@ class Reporter:
         """What a plan found: drift (noticed when new) and each lock's status (logged when it
         changed), and the gauges that show them."""
         self.metrics.codes_managed.set(sum(len(d.codes) for d in planned.live.values()))
+        for warning in planned.plan.warnings:  # a reservation feed not believed this time
+            self.emit("source_warning", detail=warning)
         self.drift(planned.plan)
         for key, status in device_status(config, planned).items():
             if self.metrics.devices.get(key) != status:
