@@ -1,4 +1,9 @@
-"""The controller's HTTP endpoints on `aiohttp.web`: /healthz, /readyz and /metrics.
+"""The controller's HTTP endpoints on `aiohttp.web`: /healthz, /readyz, /metrics, and
+`POST /webhooks/seam`, Seam's events (Svix-signed, checked with the `svix` library against
+`SEAM_WEBHOOK_SECRET`): a bad or missing signature, or a timestamp outside Svix's tolerance, is
+401 and does nothing; a body that is not an event 400; one over 1 MiB 413; a full inbox 429.
+The handler only queues (`events.Inbox`) and answers at once; the controller's loop does the
+work. Without `SEAM_WEBHOOK_SECRET` the route answers 503: it never acts on unsigned events.
 
 `make_app(controller)` builds the application; later routes (a webhook receiver, a status page)
 are added to it the same way, their handlers finding the controller at `request.app[CONTROLLER]`.
@@ -12,13 +17,20 @@ Only `accesscodes controller --listen` imports this module (and so aiohttp).
 
 from __future__ import annotations
 
+import json
+import os
+
 from aiohttp import web
 from aiohttp.typedefs import Handler
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from svix.webhooks import Webhook, WebhookVerificationError
 
+from reconciler.controller.events import BadEvent, parse_event
 from reconciler.controller.loop import Controller
 
 CONTROLLER = web.AppKey("controller", Controller)
+WEBHOOK_SECRET = web.AppKey("webhook_secret", str)
+MAX_BODY = 1024 * 1024  # Seam's events are a few kB; anything this large is not one
 SHUTDOWN_TIMEOUT = 5.0  # seconds a request in flight may take to finish at SIGTERM
 NOT_READY = "not ready: the last reconcile failed or is too old\n"
 
@@ -43,6 +55,38 @@ async def metrics(request: web.Request) -> web.Response:
     )
 
 
+async def seam_webhook(request: web.Request) -> web.Response:
+    """One Seam event: verified, parsed, queued; the answer says which (never the body)."""
+    controller = request.app[CONTROLLER]
+    secret = request.app[WEBHOOK_SECRET]
+    if not secret:
+        return web.Response(status=503, text="webhooks are off: SEAM_WEBHOOK_SECRET is not set\n")
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        return _refused(controller, 413, "too_large", "the body is larger than 1 MiB\n")
+    try:
+        body = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        return _refused(controller, 413, "too_large", "the body is larger than 1 MiB\n")
+    try:
+        Webhook(secret).verify(body, dict(request.headers))
+    except WebhookVerificationError:
+        return _refused(controller, 401, "bad_signature", "bad or missing signature\n")
+    try:
+        event = parse_event(json.loads(body))
+    except (ValueError, BadEvent):  # JSONDecodeError is a ValueError
+        return _refused(controller, 400, "bad_body", "not a Seam event\n")
+    outcome = controller.inbox.offer(event)
+    controller.metrics.events.labels(outcome if outcome != "full" else "refused").inc()
+    if outcome == "full":
+        return web.Response(status=429, text="busy: try again\n", headers={"Retry-After": "5"})
+    return web.json_response({"ok": True, "outcome": outcome})
+
+
+def _refused(controller: Controller, status: int, outcome: str, text: str) -> web.Response:
+    controller.metrics.events.labels(outcome).inc()
+    return web.Response(status=status, text=text)
+
+
 @web.middleware
 async def plain_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """The router's own 404 and 405 as one short line of plain text, as a probe or a person
@@ -58,11 +102,13 @@ async def plain_errors(request: web.Request, handler: Handler) -> web.StreamResp
 
 def make_app(controller: Controller) -> web.Application:
     """The controller's web application: its routes and the controller they read."""
-    app = web.Application(middlewares=[plain_errors])
+    app = web.Application(middlewares=[plain_errors], client_max_size=MAX_BODY)
     app[CONTROLLER] = controller
+    app[WEBHOOK_SECRET] = os.environ.get("SEAM_WEBHOOK_SECRET", "")
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
+    app.router.add_post("/webhooks/seam", seam_webhook)
     return app
 
 

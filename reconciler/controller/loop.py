@@ -36,6 +36,8 @@ from typing import Any
 from reconciler.apply.run import keep_pins, plan_run
 from reconciler.config.load import Config, load_config
 from reconciler.controller.backoff import LockBackoff
+from reconciler.controller.eventruns import DEBOUNCE, limited_to, record_unlocks, sort_events
+from reconciler.controller.events import Event, Inbox
 from reconciler.controller.metrics import Metrics
 from reconciler.controller.notices import Notices
 from reconciler.controller.reconcile import (
@@ -108,17 +110,41 @@ class Controller:
         self.results = RunResults(
             self.metrics, self.emit, interval=interval, clock=clock, pins=self.known_pins
         )
+        self.inbox = Inbox(clock=clock, on_event=self.wake.set)
+        self.full_requested = False
 
     # -- the loop and its waking ---------------------------------------------------------
 
     async def run(self, *, once: bool = False) -> None:
         """Reconcile until `stop()`; the run in flight always finishes first. No error of one
-        run ends the loop: it is logged, counted and backed off."""
+        run ends the loop: it is logged, counted and backed off. Between full runs, events
+        (webhooks, `events/list`) wake the loop for runs of just the devices they name."""
+        full_at = delay = 0.0
         while not self.stopping:
-            next_due = await self.run_once()
-            if once or self.stopping:
-                return
-            await self._wait(self.next_delay(next_due))
+            if len(self.inbox) and not self.full_requested and time.monotonic() < full_at:
+                await self.run_events()
+                delay = max(0.0, full_at - time.monotonic())
+            else:
+                self.full_requested = False
+                next_due = await self.run_once()
+                if once or self.stopping:
+                    return
+                delay = self.next_delay(next_due)
+                full_at = time.monotonic() + delay
+            if len(self.inbox) and not self.full_requested:
+                continue
+            await self._wait(delay)
+
+    async def run_events(self) -> None:
+        """The events waiting, as one run limited to the devices they name; never raises."""
+        await asyncio.sleep(DEBOUNCE)
+        started = time.monotonic()
+        try:
+            await self.reconcile_events(self.inbox.take())
+        except ApplyLockHeld as exc:
+            self.results.skipped(str(exc), started)
+        except Exception as exc:  # as in run_once: the loop outlives any failure
+            self.results.failed(exc, started)
 
     async def run_once(self) -> datetime | None:
         """One reconcile, then the webhook; never raises. Returns the next due time."""
@@ -157,7 +183,8 @@ class Controller:
         self.wake.set()
 
     def poke(self) -> None:
-        """Run again now (SIGHUP, a config change)."""
+        """Run again now, in full (SIGHUP, a config change)."""
+        self.full_requested = True
         self.wake.set()
 
     async def aclose(self) -> None:
@@ -179,13 +206,32 @@ class Controller:
         """Plan, report drift, apply what the self-heal policy allows; return the next due
         time of a deferred change. Raises what went wrong (`run_once` handles it)."""
         config = self.last_config = load_config(self.config_path)
-        config = as_healing(config)
+        return await self._reconcile(as_healing(config))
+
+    async def reconcile_events(self, events: list[Event]) -> None:
+        """Act on events once each: keep unlocks as usage, reconcile the devices they name."""
+        config = as_healing(load_config(self.config_path))
+        with run_journal(config) as journal:
+            batch = sort_events(events, config, journal, self.clock())
+            for unlock in record_unlocks(journal, config, batch.fresh) if journal else ():
+                self.metrics.unlocks.labels(unlock.device or unlock.device_id).inc()
+                self.emit("unlock", device=unlock.device, name=unlock.name, at=unlock.at)
+        self.metrics.events.labels("unmatched").inc(batch.unmatched)
+        self.metrics.events.labels("duplicate").inc(batch.duplicates)
+        if batch.devices:
+            self.emit("event_reconcile", devices=sorted(batch.devices), events=len(batch.fresh))
+            await self._reconcile(limited_to(config, batch.devices), targeted=True)
+
+    async def _reconcile(self, config: Config, *, targeted: bool = False) -> datetime | None:
+        """One run; a `targeted` one (a few devices, for events) leaves the fleet's drift and
+        gauges to the full runs, and records only its outcomes."""
         provider = await self.providers.get(config)
         with writing_lock(config), run_journal(config) as journal:
             planned = await plan_run(config, provider, now=self.clock(), journal=journal)
             if journal is not None:
                 keep_pins(journal, planned, self.clock())
-            self.reporter.report(config, planned)
+            if not targeted:
+                self.reporter.report(config, planned)
             plan = planned.plan
             changes = allowed_changes(config, plan, self.lock_backoff, self.clock(), self.emit)
             if changes and journal is not None:

@@ -68,6 +68,19 @@ class Metrics:
             "Notices the webhook has not accepted yet.",
             registry=registry,
         )
+        self.events = prom.Counter(
+            "accesscodes_events",
+            "Seam events received, by how they were taken (queued, duplicate, refused, "
+            "unmatched: for a device the config does not list, bad_signature, bad_body).",
+            ["outcome"],
+            registry=registry,
+        )
+        self.unlocks = prom.Counter(
+            "accesscodes_unlocks",
+            "Doors opened with a code (lock.unlocked events), by device.",
+            ["device"],
+            registry=registry,
+        )
         self.codes_managed = prom.Gauge(
             "accesscodes_codes_managed", "Managed codes on the listed locks.", registry=registry
         )

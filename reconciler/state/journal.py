@@ -36,6 +36,7 @@ from pathlib import Path
 from reconciler.core.errors import UsageError
 from reconciler.core.models import AccessCodeId, DeviceId, WrittenCode
 from reconciler.core.plan import Change, iso
+from reconciler.state.eventlog import EventLog
 from reconciler.state.pins import PinStore
 from reconciler.state.privatefile import FILE_MODE, create_private, private_dir, tighten_file
 from reconciler.state.sourcecache import SourceCache
@@ -151,6 +152,7 @@ class Journal:
         self._key = key if key is not None else load_key(path.parent / "journal.key")
         self.pins = PinStore(self._db, self._key)
         self.sources = SourceCache(self._db)
+        self.events = EventLog(self._db)
 
     def close(self) -> None:
         """Close the database."""
