@@ -17,7 +17,6 @@ Only `accesscodes controller --listen` imports this module (and so aiohttp).
 
 from __future__ import annotations
 
-import json
 import os
 
 from aiohttp import web
@@ -68,12 +67,11 @@ async def seam_webhook(request: web.Request) -> web.Response:
     except web.HTTPRequestEntityTooLarge:
         return _refused(controller, 413, "too_large", "the body is larger than 1 MiB\n")
     try:
-        Webhook(secret).verify(body, dict(request.headers))
+        # Svix checks the signature and the timestamp's tolerance, then parses the JSON.
+        event = parse_event(Webhook(secret).verify(body, dict(request.headers)))
     except WebhookVerificationError:
         return _refused(controller, 401, "bad_signature", "bad or missing signature\n")
-    try:
-        event = parse_event(json.loads(body))
-    except (ValueError, BadEvent):  # JSONDecodeError is a ValueError
+    except (ValueError, BadEvent):  # signed, but not JSON (a ValueError) or not an event
         return _refused(controller, 400, "bad_body", "not a Seam event\n")
     outcome = controller.inbox.offer(event)
     controller.metrics.events.labels(outcome if outcome != "full" else "refused").inc()
