@@ -28,6 +28,7 @@ import math
 import random
 import time
 from collections import Counter, defaultdict, deque
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -57,6 +58,7 @@ class SeamState:
         self.rng = random.Random(1)
         self.reset_counters()
         self._next_id = 0
+        self.events: list[dict[str, Any]] = []
 
     def reset_counters(self) -> None:
         self.calls: Counter[str] = Counter()
@@ -129,6 +131,8 @@ class SeamState:
     def admin(self, what: str, body: dict[str, Any]) -> dict[str, Any]:
         if what == "reset":
             self.load(body)
+        elif what == "remove":  # a code deleted behind the client's back (with its event)
+            self.r_access_codes_delete(body)
         elif what == "configure":
             for key in ("latency", "rate", "write_window", "error_rate"):
                 if key in body:
@@ -186,6 +190,7 @@ class SeamState:
         )
         table[code["access_code_id"]] = code
         self.code_device[code["access_code_id"]] = device_id
+        self.event("access_code.created", device_id, code["access_code_id"])
         return {"access_code": code}
 
     def r_access_codes_update(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -196,13 +201,42 @@ class SeamState:
                 code[key] = body[key]
         if body.get("type") == "ongoing":
             code.update(type="ongoing", starts_at=None, ends_at=None)
+        self.event("access_code.changed", self.code_device[code_id], code_id)
         return {"action_attempt": action("UPDATE_ACCESS_CODE")}
 
     def r_access_codes_delete(self, body: dict[str, Any]) -> dict[str, Any]:
         code_id = body["access_code_id"]
         device_id = self.code_device.pop(code_id)
         del self.managed[device_id][code_id]
+        self.event("access_code.deleted", device_id, code_id)
         return {"action_attempt": action("DELETE_ACCESS_CODE")}
+
+    def r_events_list(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Seam's `events/list`: the events created after `since` (no cursor), oldest first."""
+        since = _instant(str(body.get("since") or "1970-01-01T00:00:00Z"))
+        return {"events": [e for e in self.events if _instant(e["created_at"]) > since][:500]}
+
+    def event(self, kind: str, device_id: str, code_id: str) -> None:
+        """Record what happened, as Seam does, for `events/list`."""
+        self._next_id += 1
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+        stamp += f".{int(time.time() * 1000) % 1000:03d}Z"
+        self.events.append(
+            {
+                "event_id": f"evt_{self._next_id}",
+                "event_type": kind,
+                "device_id": device_id,
+                "access_code_id": code_id,
+                "created_at": stamp,
+                "occurred_at": stamp,
+            }
+        )
+        del self.events[:-10_000]  # a bounded log, as a server keeps
+
+
+def _instant(text: str) -> datetime:
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def error(kind: str, message: str) -> dict[str, Any]:

@@ -160,21 +160,37 @@ def tamper_command(config: Config, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def history_command(config: Config, limit: int) -> int:
+def history_command(config: Config, limit: int, *, usage: bool = False) -> int:
     """`history`: the journal's last runs and their changes (names, never PINs): a table per
-    run on a terminal, one line per run and change elsewhere (`terminal.use_colour`)."""
+    run on a terminal, one line per run and change elsewhere (`terminal.use_colour`). With
+    `usage`: the doors opened with a code, as the controller recorded them from Seam's events
+    (when, which door, whose code; never a PIN)."""
     from reconciler.apply.run import open_journal
     from reconciler.cli import terminal
-    from reconciler.cli.history_view import history_renderables, render_history_text
+    from reconciler.cli.history_view import (
+        NO_USAGE,
+        history_renderables,
+        render_history_text,
+        render_usage_text,
+        usage_renderables,
+    )
 
     journal = open_journal(config, create=False)
     if journal is None:
-        print("No applies recorded yet.")
+        print(NO_USAGE if usage else "No applies recorded yet.")
         return EXIT_OK
     try:
-        rows = journal.history(limit)
+        if usage:
+            unlocks = journal.events.usage(limit)
+        else:
+            rows = journal.history(limit)
     finally:
         journal.close()
+    if usage:
+        terminal.write_either(
+            sys.stdout, lambda: render_usage_text(unlocks), lambda: usage_renderables(unlocks)
+        )
+        return EXIT_OK
     terminal.write_either(
         sys.stdout, lambda: render_history_text(rows), lambda: history_renderables(rows)
     )

@@ -22,6 +22,7 @@ from reconciler.cli.commands import EXIT_ERROR, EXIT_OK
 from reconciler.cli.toolargs import add_tools as _add_tools
 from reconciler.cli.toolargs import parse_now as _parse_now
 from reconciler.cli.toolargs import with_config as _with_config
+from reconciler.cli.webhooks import add_webhooks as _add_webhooks
 from reconciler.core.errors import AccessCodesError, ConfigError
 
 if TYPE_CHECKING:
@@ -45,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_import(subparsers)
     _add_timeline_and_controller(subparsers)
     _add_tools(subparsers)
+    _add_webhooks(subparsers)
     return parser
 
 
@@ -207,6 +209,14 @@ def _add_timeline_and_controller(subparsers: Subparsers) -> None:
     controller.add_argument(
         "--once", action="store_true", help="one run, then exit (0 if it succeeded)"
     )
+    controller.add_argument(
+        "--events",
+        choices=("poll", "webhook", "off"),
+        default="off",
+        help="act on Seam's events between full runs: poll reads events/list every 5 s, "
+        "webhook takes them on --listen's /webhooks/seam (SEAM_WEBHOOK_SECRET); with events "
+        "on, --interval 1h is enough (default: off)",
+    )
 
 
 def _plan_options(sub: argparse.ArgumentParser) -> None:
@@ -275,7 +285,13 @@ def _dispatch(args: argparse.Namespace) -> int:
         from reconciler.controller.daemon import run_controller
 
         return asyncio.run(
-            run_controller(args.config, interval=args.interval, listen=args.listen, once=args.once)
+            run_controller(
+                args.config,
+                interval=args.interval,
+                listen=args.listen,
+                once=args.once,
+                events=args.events,
+            )
         )
     if args.command == "import":
         return asyncio.run(commands.import_command(args))
@@ -285,7 +301,11 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "sim":
         return commands.tamper_command(config, args)
     if args.command == "history":
-        return commands.history_command(config, args.limit)
+        return commands.history_command(config, args.limit, usage=args.usage)
+    if args.command == "webhooks":
+        from reconciler.cli.webhooks import webhooks_command
+
+        return asyncio.run(webhooks_command(config, args))
     if args.command == "sources":
         from reconciler.cli.sources_view import sources_command
 

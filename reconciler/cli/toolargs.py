@@ -54,9 +54,18 @@ def add_tools(subparsers: Subparsers) -> None:
     tamper.add_argument("name", nargs="?", help="the code's name (not for offline/online)")
     tamper.add_argument("--code", help="the PIN to set (default: a random one)")
 
-    history = subparsers.add_parser("history", help="the journal: past applies and their changes")
+    history = subparsers.add_parser(
+        "history", help="the journal: past applies and their changes; --usage: who opened what"
+    )
     with_config(history)
-    history.add_argument("--limit", type=int, default=20, help="how many runs (default 20)")
+    history.add_argument(
+        "--limit", type=int, default=20, help="how many runs, or unlocks with --usage (default 20)"
+    )
+    history.add_argument(
+        "--usage",
+        action="store_true",
+        help="the doors opened with a code, newest first: when, which door, whose code",
+    )
 
     rotate = subparsers.add_parser(
         "rotate", help="a new PIN for exactly one person or stay, in the next plan"

@@ -4,12 +4,20 @@ SIGTERM lets the run in flight finish and exits 0; SIGHUP runs again at once; a 
 YAML file of the config (watchfiles) runs again without a restart. Nothing else ends the loop
 (a failed run is backed off by the controller); on the way out the endpoints stop and the
 provider is closed. The endpoints (aiohttp) are imported only when `--listen` asks for them.
+
+Events (`--events`): `poll` reads the provider's `events/list` every few seconds into the
+controller's inbox (`eventpoll`), for a controller Seam cannot reach; `webhook` expects Seam
+to post them to `/webhooks/seam`, so it needs `--listen` and `SEAM_WEBHOOK_SECRET` and says so
+before starting; `off` (the default, today's behaviour) reads none (the webhook route still
+answers when `SEAM_WEBHOOK_SECRET` is set). With events on, `--interval` is only the safety net
+of a full resync and can be an hour.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,7 +25,9 @@ from typing import TYPE_CHECKING
 
 from watchfiles import Change, awatch
 
+from reconciler.controller.eventpoll import PERIOD, EventPoller
 from reconciler.controller.loop import Controller, ProviderFactory, default_provider_factory
+from reconciler.core.errors import UsageError
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -44,8 +54,12 @@ async def run_controller(
     listen: tuple[str, int] | None,
     once: bool,
     provider_factory: ProviderFactory = default_provider_factory,
+    events: str = "off",
+    poll_period: float = PERIOD,
 ) -> int:
-    """Run until SIGTERM (or one run with `once`); 0 on a clean stop."""
+    """Run until SIGTERM (or one run with `once`); 0 on a clean stop. `events`: `poll`,
+    `webhook` or `off` (see the module); `poll_period`: seconds between reads."""
+    check_events(events, listen)
     controller = Controller(config_path, interval=interval, provider_factory=provider_factory)
     loop = asyncio.get_running_loop()
     for sig, action in (
@@ -56,7 +70,10 @@ async def run_controller(
         loop.add_signal_handler(sig, action)
     runner = await _listen(controller, listen) if listen is not None else None
     try:
-        async with _watching(controller, config_path, enabled=not once):
+        async with (
+            _watching(controller, config_path, enabled=not once),
+            _polling(controller, enabled=events == "poll" and not once, period=poll_period),
+        ):
             await controller.run(once=once)
     finally:
         if runner is not None:
@@ -64,6 +81,21 @@ async def run_controller(
         await controller.aclose()
         controller.emit("stopped")
     return 1 if once and not controller.metrics.last_ok else 0
+
+
+def check_events(events: str, listen: tuple[str, int] | None) -> None:
+    """Refuse, before anything runs, an events mode that cannot work as asked."""
+    if events not in ("poll", "webhook", "off"):
+        raise UsageError(f"--events is poll, webhook or off, not {events!r}")
+    if events != "webhook":
+        return
+    if listen is None:
+        raise UsageError("--events webhook needs --listen HOST:PORT (Seam posts to /webhooks/seam)")
+    if not os.environ.get("SEAM_WEBHOOK_SECRET"):
+        raise UsageError(
+            "--events webhook needs SEAM_WEBHOOK_SECRET (`accesscodes webhooks setup` prints "
+            "where it comes from); without a webhook use --events poll"
+        )
 
 
 async def _listen(controller: Controller, listen: tuple[str, int]) -> web.AppRunner:
@@ -92,3 +124,19 @@ async def _watching(
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watcher
+
+
+@contextlib.asynccontextmanager
+async def _polling(controller: Controller, *, enabled: bool, period: float) -> AsyncIterator[None]:
+    """Read the provider's events into the inbox while the block runs."""
+    if not enabled:
+        yield
+        return
+    controller.emit("events_polling", every=period)
+    poller = asyncio.create_task(EventPoller(controller, period=period).run())
+    try:
+        yield
+    finally:
+        poller.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await poller

@@ -55,6 +55,7 @@ from reconciler.controller.reconcile import (
 )
 from reconciler.controller.reporting import Reporter, known_pins
 from reconciler.controller.results import LOCK_RETRY, RunResults
+from reconciler.controller.usage import report_unused_stays
 from reconciler.core.plan import iso
 
 __all__ = [
@@ -131,14 +132,16 @@ class Controller:
                     return
                 delay = self.next_delay(next_due)
                 full_at = time.monotonic() + delay
-            if len(self.inbox) and not self.full_requested:
-                continue
+            if self.full_requested or (len(self.inbox) and time.monotonic() < full_at):
+                continue  # an event or a poke came during the run: no need to wait
             await self._wait(delay)
 
     async def run_events(self) -> None:
         """The events waiting, as one run limited to the devices they name; never raises."""
         await asyncio.sleep(DEBOUNCE)
         started = time.monotonic()
+        if not self.stopping:
+            self.wake.clear()  # these events' wake: taken now, it is no reason to run again
         try:
             await self.reconcile_events(self.inbox.take())
         except ApplyLockHeld as exc:
@@ -232,6 +235,7 @@ class Controller:
                 keep_pins(journal, planned, self.clock())
             if not targeted:
                 self.reporter.report(config, planned)
+                report_unused_stays(config, planned, journal, self.clock(), self.emit)
             plan = planned.plan
             changes = allowed_changes(config, plan, self.lock_backoff, self.clock(), self.emit)
             if changes and journal is not None:

@@ -68,6 +68,19 @@ class Metrics:
             "Notices the webhook has not accepted yet.",
             registry=registry,
         )
+        self._event_metrics(registry)
+        self.codes_managed = prom.Gauge(
+            "accesscodes_codes_managed", "Managed codes on the listed locks.", registry=registry
+        )
+        # the last run's findings, read at each scrape (LastRunCollector) and by /readyz
+        self.drift: collections.Counter[str] = collections.Counter()  # kind -> current count
+        self.devices: dict[str, tuple[str, str]] = {}  # device key -> (sync, health)
+        self.last_success: datetime | None = None
+        self.last_ok = False
+        self.registry.register(LastRunCollector(self))
+
+    def _event_metrics(self, registry: prom.CollectorRegistry) -> None:
+        """What came in as Seam's events (webhooks, events/list) and the unlocks they told."""
         self.events = prom.Counter(
             "accesscodes_events",
             "Seam events received, by how they were taken (queued, duplicate, refused, "
@@ -81,15 +94,6 @@ class Metrics:
             ["device"],
             registry=registry,
         )
-        self.codes_managed = prom.Gauge(
-            "accesscodes_codes_managed", "Managed codes on the listed locks.", registry=registry
-        )
-        # the last run's findings, read at each scrape (LastRunCollector) and by /readyz
-        self.drift: collections.Counter[str] = collections.Counter()  # kind -> current count
-        self.devices: dict[str, tuple[str, str]] = {}  # device key -> (sync, health)
-        self.last_success: datetime | None = None
-        self.last_ok = False
-        self.registry.register(LastRunCollector(self))
 
     def render(self) -> str:
         """The /metrics page, in Prometheus' text format."""

@@ -6,12 +6,16 @@ import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reconciler.config.load import Config
 from reconciler.config.trust import endpoint_refusal
 from reconciler.core.errors import ConfigError, Problem, UsageError
 from reconciler.core.settings import parse_duration
 from reconciler.providers.base import Provider
+
+if TYPE_CHECKING:
+    from reconciler.providers.seam_events import WebhookSetup
 
 DEFAULT_SIM_STATE = Path(".accesscodes") / "sim.json"
 
@@ -73,3 +77,26 @@ def tamper_simulator(
     if not isinstance(provider, SimProvider):
         raise UsageError("sim tamper works on the simulator only (provider kind: sim)")
     return tamper(provider, action, device_id, name, code)
+
+
+async def register_webhook(config: Config, url: str) -> WebhookSetup:
+    """`webhooks setup`: Seam's webhook posting our events to `url`, made unless the
+    workspace already has one for that URL (then it is reported, never made twice). Seam only:
+    the simulator has no webhooks (the controller reads its events with `--events poll`)."""
+    if config.provider.kind != "seam":
+        raise UsageError(
+            f"webhooks need provider: seam (this config's provider is {config.provider.kind}; "
+            "on the simulator use `accesscodes controller --events poll`)"
+        )
+    from reconciler.providers.seam import SeamProvider
+    from reconciler.providers.seam_events import WebhookSetup, setup_of
+
+    provider = _seam(config)
+    assert isinstance(provider, SeamProvider)
+    try:
+        found = setup_of(await provider.list_webhooks(), url)
+        if found is not None:
+            return found
+        return WebhookSetup(await provider.create_webhook(url), created=True)
+    finally:
+        await provider.aclose()

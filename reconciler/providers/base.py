@@ -13,7 +13,8 @@ retries only what is safe to repeat, and its error messages never quote the PINs
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from datetime import datetime
+from typing import Any, Protocol
 
 from reconciler.core.models import CodeSpec, Device, DeviceId, LiveCode
 
@@ -51,6 +52,14 @@ class Provider(Protocol):
         """Take a backup code from the lock's backup pool for `code` (a time-bound code that
         failed to set), so its holder still gets in; None when the pool is empty. Asking again
         for the same code returns the backup code it already got, never a second one."""
+        ...
+
+    async def list_events(self, since: datetime) -> list[dict[str, Any]]:
+        """What happened on the locks since `since` (by the provider's clock), as Seam's event
+        objects (`event_id`, `event_type`, `device_id`, `access_code_id`, `created_at`), so
+        the controller can reconcile the one device that changed instead of listing every
+        lock. There is no cursor: the caller reads overlapping windows and drops the events it
+        has already taken by `event_id`."""
         ...
 
     async def aclose(self) -> None:

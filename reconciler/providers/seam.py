@@ -16,6 +16,7 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from reconciler.core.errors import (
@@ -30,6 +31,14 @@ from reconciler.core.errors import (
 from reconciler.core.models import CodeSpec, Device, DeviceId, LiveCode
 from reconciler.core.plan import iso
 from reconciler.providers.seam_client import RateLimitedError, SeamClient
+from reconciler.providers.seam_events import (
+    EVENTS_PAGE,
+    MAX_EVENT_PAGES,
+    WEBHOOK_EVENT_TYPES,
+    Webhook,
+    events_body,
+    webhook_from_seam,
+)
 from reconciler.providers.seam_objects import (
     EMPTY_POOL_ERRORS,
     NATIVE_SCHEDULING,
@@ -308,6 +317,33 @@ class SeamProvider:
         if not isinstance(raw, dict) or not raw.get("access_code_id"):
             return None
         return code_from_seam({"device_id": code.device_id, **raw}, managed=True)
+
+    async def list_events(self, since: datetime) -> list[dict[str, Any]]:
+        """`events/list` from `since`, page after page (`seam_events`); each event once."""
+        found: dict[str, dict[str, Any]] = {}
+        for page in range(MAX_EVENT_PAGES):
+            data = await self.client.call("events/list", events_body(since, page))
+            events = [e for e in data.get("events") or () if isinstance(e, dict)]
+            fresh = {str(e["event_id"]): e for e in events if e.get("event_id")}
+            fresh = {k: v for k, v in fresh.items() if k not in found}
+            found.update(fresh)
+            if len(events) < EVENTS_PAGE or not fresh:
+                break
+        return list(found.values())
+
+    async def list_webhooks(self) -> list[Webhook]:
+        """The workspace's webhooks (`webhooks/list`)."""
+        data = await self.client.call("webhooks/list", {})
+        return [webhook_from_seam(w) for w in data.get("webhooks") or () if isinstance(w, dict)]
+
+    async def create_webhook(
+        self, url: str, event_types: Sequence[str] = WEBHOOK_EVENT_TYPES
+    ) -> Webhook:
+        """A new webhook posting these events to `url`. Sent once, never retried blind: a
+        second webhook would deliver every event twice."""
+        body = {"url": url, "event_types": list(event_types)}
+        data = await self.client.call("webhooks/create", body, retry=False)
+        return webhook_from_seam(data.get("webhook") or {})
 
     async def aclose(self) -> None:
         await self.client.aclose()

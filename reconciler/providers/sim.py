@@ -39,6 +39,7 @@ from reconciler.core.plan import iso
 from reconciler.core.rules import generate_pin, pin_violations
 from reconciler.core.settings import parse_duration
 from reconciler.providers.profiles import PROFILES, profile_for
+from reconciler.providers.simevents import events_since, record
 from reconciler.state.privatefile import private_dir
 
 Clock = Callable[[], datetime]
@@ -128,6 +129,7 @@ class SimProvider:
                 {"code": "failed_to_set_on_device", "message": "the lock did not accept the code"}
             ]
         raw_device["codes"] = [*codes, raw]
+        record(state, "access_code.created", device_id, raw["access_code_id"], now)
         self._save(state)
         return self._live(device_id, raw, now)
 
@@ -146,12 +148,14 @@ class SimProvider:
         raw["ends_at"] = iso(spec.ends_at)
         raw["errors"] = []
         raw["warnings"] = []
+        record(state, "access_code.changed", code.device_id, code.access_code_id, self.clock())
         self._save(state)
 
     async def delete_code(self, code: LiveCode) -> None:
         state = self._load()
         raw_device, raw = self._find(code, state)
         raw_device["codes"] = [c for c in raw_device["codes"] if c is not raw]
+        record(state, "access_code.deleted", code.device_id, code.access_code_id, self.clock())
         self._save(state)
 
     async def pull_backup_code(self, code: LiveCode) -> LiveCode | None:
@@ -191,8 +195,13 @@ class SimProvider:
         raw["pulled_backup_access_code_id"] = backup_id
         raw_device["backup_pool"] = pool
         raw_device["codes"].append(backup)
+        record(state, "access_code.backup_access_code_pulled", code.device_id, backup_id, now)
         self._save(state)
         return self._live(code.device_id, backup, now)
+
+    async def list_events(self, since: datetime) -> list[dict[str, Any]]:
+        """The events of its own writes and of `sim tamper` after `since` (`simevents`)."""
+        return events_since(self._read(), since)
 
     async def aclose(self) -> None:
         return None

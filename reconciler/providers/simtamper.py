@@ -2,7 +2,8 @@
 
 Each action is something that happens to real fleets: a PIN changed on the keypad, a code
 disabled in the maker's app, a code added by hand, a code that vanished, a lock offline, a code
-the lock failed to set, a backup pool used up.
+the lock failed to set, a backup pool used up. Each is saved with the event Seam would send of
+it (`simevents`), so a controller reading events (`--events poll`) acts on it within seconds.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 from reconciler.core.errors import UsageError
 from reconciler.providers.sim import SimProvider
+from reconciler.providers.simevents import TAMPER_EVENTS, record
 
 ACTIONS = (
     "change-pin",
@@ -35,7 +37,7 @@ def tamper(
         raise UsageError(f"the simulator has no device {device_id} (apply once first)")
     if action in ("offline", "online"):
         device["online"] = action == "online"
-        sim._save(state)
+        _save(sim, state, action, device_id, None)
         return f"{device_id} is now {action}"
     if action == "empty-backup-pool":
         device["backup_pool"] = []  # used up: and on, so a later create does not refill it
@@ -45,9 +47,10 @@ def tamper(
         raise UsageError(f"sim tamper {action} needs a code NAME")
     if action == "add-unmanaged":
         state["next_id"] = state.get("next_id", 1) + 1
+        added = f"sim_code_{state['next_id'] - 1}"
         device["codes"].append(
             {
-                "access_code_id": f"sim_code_{state['next_id'] - 1}",
+                "access_code_id": added,
                 "name": name,
                 "code": code or f"{secrets.randbelow(900000) + 100000}",
                 "is_managed": False,
@@ -55,7 +58,7 @@ def tamper(
                 "warnings": [],
             }
         )
-        sim._save(state)
+        _save(sim, state, action, device_id, added)
         return f"added an unmanaged code '{name}' on {device_id}"
     target = _find(device, name, device_id)
     if action == "change-pin":
@@ -77,8 +80,18 @@ def tamper(
         done = "made the lock fail to set it"
     else:
         raise UsageError(f"unknown tamper action {action!r} (one of {', '.join(ACTIONS)})")
-    sim._save(state)
+    _save(sim, state, action, device_id, target["access_code_id"])
     return f"{device_id} / {name}: {done}"
+
+
+def _save(
+    sim: SimProvider, state: dict[str, Any], action: str, device_id: str, code_id: str | None
+) -> None:
+    """Save the tampered fleet with the event Seam would have told of it (`simevents`)."""
+    event_type = TAMPER_EVENTS.get(action)
+    if event_type is not None:
+        record(state, event_type, device_id, code_id, sim.clock())
+    sim._save(state)
 
 
 def _find(device: dict[str, Any], name: str, device_id: str) -> dict[str, Any]:
