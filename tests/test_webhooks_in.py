@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import json
 import os
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -161,3 +163,26 @@ def test_a_body_that_is_not_an_event_is_400_and_one_over_a_mebibyte_is_413(
     status, metrics = running.get("/metrics")
     assert status == 200
     assert 'accesscodes_events_total{outcome="bad_body"} 2.0' in metrics
+
+
+def test_a_posted_unlock_shows_in_history_usage_by_name_and_never_the_pin(
+    controller: tuple[Running, SeamFake, SeamProxy], tmp_path: Path
+) -> None:
+    running, fake, _ = controller
+    (alice,) = fake.list_codes("august_device_1", managed=True)
+    unlock = {**event_for(alice, "lock.unlocked"), "method": "keycode"}
+    assert post(running, json.dumps(unlock).encode()) == 200
+    running.wait_for(lambda e: e["event"] == "unlock")
+    shown = subprocess.run(
+        [sys.executable, "-m", "reconciler", "history", "--usage", "-c", "accesscodes.yaml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert shown.returncode == 0, shown.stderr
+    line = next(ln for ln in shown.stdout.splitlines() if "Alice" in ln)
+    assert "front" in line
+    assert "482913" not in shown.stdout + shown.stderr
+    _, metrics = running.get("/metrics")
+    assert 'accesscodes_unlocks_total{device="front"} 1.0' in metrics
