@@ -465,3 +465,33 @@ def test_the_controller_keeps_codes_when_the_feed_fails_and_logs_it_without_the_
     assert "source flat-airbnb stale since" in second.output
     assert TOKEN not in first.output + second.output
     assert codes(tmp_path).keys() == before.keys()
+
+
+def test_a_feed_stay_the_host_also_wrote_by_hand_gives_one_set_of_codes(
+    cli: CliRunner, tmp_path: Path, feed: FeedServer
+) -> None:
+    """The host typed Bob's stay before connecting the feed: the feed's copy of the same
+    booking (overlapping, at the same place) is not a second stay."""
+    written = CONFIG.replace(
+        "sources:",
+        "stays:\n  - {guest: Bob Smith, place: flat, check_in: 2026-12-03, check_out: 2026-12-06}\n"
+        "sources:",
+    )
+    (tmp_path / "accesscodes.yaml").write_text(written)
+    names = {c["name"] for c in plan(cli, feed)["changes"]}
+    assert names == {"Bob Smith", "HMCAROL00B"}
+
+
+def test_a_place_without_a_zone_reads_feed_dates_in_its_doors_zone_like_written_stays(
+    cli: CliRunner, tmp_path: Path, feed: FeedServer
+) -> None:
+    config = CONFIG.replace(
+        "  entrance: {device_id: august_entrance}",
+        "  entrance: {device_id: august_entrance, timezone: Europe/Berlin}",
+    ).replace(" timezone: Europe/Lisbon,", "")
+    (tmp_path / "accesscodes.yaml").write_text(config)
+    bob = next(c for c in plan(cli, feed)["changes"] if c["name"] == "HMBOB0000A")
+    assert (bob["after"]["starts_at"], bob["after"]["ends_at"]) == (
+        "2026-12-03T14:00:00Z",  # 15:00 in Berlin (UTC+1 in December)
+        "2026-12-06T10:00:00Z",
+    )

@@ -125,7 +125,7 @@ def _combine(
     kept: dict[str, list[tuple[datetime, datetime]]] = {}
     for stay in config.stays:
         place = config.places[stay.place]
-        kept.setdefault(stay.place, []).append(_span(stay, place))
+        kept.setdefault(stay.place, []).append(_span(stay, _place_zone(place, config)))
     stays: list[StayInput] = []
     reports, cache, unread = [], [], {}
     for spec, answer in zip(config.sources, answers, strict=True):
@@ -140,7 +140,7 @@ def _combine(
             confirm_after=parse_duration(spec.confirm_drop_after),
         )
         found = [_stay(spec, s) for s in verdict.parsed.stays] if verdict.parsed else []
-        fresh, duplicates = _unique(found, kept.setdefault(spec.place, []), place)
+        fresh, duplicates = _unique(found, kept.setdefault(spec.place, []))
         previous = _previous(verdict, cached.get(spec.name), spec, parse)
         feed = _with_cancellations(verdict.cache, found, previous, now)
         stays += fresh + _revoked(feed, spec, {s.key for s in fresh})
@@ -156,12 +156,20 @@ def _parse(
 ) -> ParsedFeed:
     return parse_feed(
         body,
-        zone=ZoneInfo(place.timezone or config.settings.timezone),
+        zone=ZoneInfo(_place_zone(place, config)),
         check_in=time.fromisoformat(place.check_in),
         check_out=time.fromisoformat(place.check_out),
         closed_are_stays=spec.closed_are_stays,
         now=now,
     )
+
+
+def _place_zone(place: PlaceConfig, config: Config) -> str:
+    """The zone a feed's dates are read in: the place's, else its first door's (as written
+    stays are read), else the config's."""
+    zones = {d.key: d.timezone for d in config.devices}
+    door_zone = next((zones[d] for d in place.doors if zones.get(d)), None)
+    return place.timezone or door_zone or config.settings.timezone
 
 
 def _stay(spec: SourceConfig, found: FeedStay) -> StayInput:
@@ -180,8 +188,9 @@ def _stay(spec: SourceConfig, found: FeedStay) -> StayInput:
     )
 
 
-def _span(stay: StayInput, place: PlaceConfig) -> tuple[datetime, datetime]:
-    zone = ZoneInfo(place.timezone or "UTC")
+def _span(stay: StayInput, zone_name: str) -> tuple[datetime, datetime]:
+    """A stay's window as instants (a written stay's naive times are its place's wall clock)."""
+    zone = ZoneInfo(zone_name)
     start, end = stay.starts_at, stay.ends_at
     return (
         start if start.tzinfo else start.replace(tzinfo=zone),
@@ -190,13 +199,13 @@ def _span(stay: StayInput, place: PlaceConfig) -> tuple[datetime, datetime]:
 
 
 def _unique(
-    found: Sequence[StayInput], kept: list[tuple[datetime, datetime]], place: PlaceConfig
+    found: Sequence[StayInput], kept: list[tuple[datetime, datetime]]
 ) -> tuple[list[StayInput], int]:
     """The stays not already kept at their place (one unit hosts one booking at a time)."""
     fresh, duplicates = [], 0
     taken = list(kept)
     for stay in found:
-        start, end = _span(stay, place)
+        start, end = _span(stay, "UTC")  # a feed's stays are instants already
         if any(start < other_end and other_start < end for other_start, other_end in taken):
             duplicates += 1
             continue
