@@ -203,13 +203,13 @@ def _keep_pins_only(
     finally:
         if journal is None:
             writing.close()
-    print_new_pins(config, planned, show=show)
+    print_new_pins(planned, show=show)
 
 
-def print_new_pins(config: Config, planned: PlannedRun, *, show: bool) -> None:
+def print_new_pins(planned: PlannedRun, *, show: bool) -> None:
     """Say which people and stays were given a new PIN by this apply (masked unless
     `--show-codes`): the one place where a PIN drawn by accesscodes is first told."""
-    labels = {**{h.key: h.label for h in config.holders}, **planned.labels}
+    labels = planned.labels
     for key in sorted(planned.new_pins, key=lambda k: labels.get(k, k)):
         pin = planned.keep_pins[key] if show else "****"
         print(f"New PIN for {labels.get(key, key)}: {pin} (kept in the state store)")
@@ -253,7 +253,7 @@ async def _carry_out(
         if journal is None and writing is not None:
             writing.close()
     print(f"\nApply complete: {closing_counts(report.counts())}.")
-    print_new_pins(config, planned, show=args.show_codes)
+    print_new_pins(planned, show=args.show_codes)
     unsettled = [o for o in report.outcomes if _state(o) in ("unknown", "skipped")]
     if unsettled:
         print(

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from croniter import croniter
 
 from reconciler.config.schema import ScheduleConfig
-from reconciler.config.yamlsource import PathKey
+from reconciler.config.yamlsource import PathKey, Position
 from reconciler.core.errors import Problem
 from reconciler.core.settings import parse_duration
 
@@ -21,6 +21,8 @@ class Locator(Protocol):
     """What turns a config path into a located problem (the merged config)."""
 
     def problem(self, path: PathKey, message: str, *, key: bool = False) -> Problem: ...
+
+    def at(self, path: PathKey, *, key: bool = False) -> Position: ...
 
 
 class CodeFields(Protocol):

@@ -21,9 +21,9 @@ from pathlib import Path
 from reconciler.config.coderules import Locator, code_problems, zone_problem
 from reconciler.config.schema import CodeConfig, ConfigFile, PersonConfig
 from reconciler.config.stays import StayInput, compile_stays, stay_window, written_stays
+from reconciler.config.trust import readable_file
 from reconciler.core.errors import Problem
-from reconciler.core.models import DesiredCode, DeviceKey, Holder, Schedule, SourceRef
-from reconciler.core.settings import calendar_days, parse_duration
+from reconciler.core.models import DesiredCode, DeviceKey, Holder, SourceRef
 
 
 @dataclass(frozen=True)
@@ -35,9 +35,12 @@ class CompiledHolders:
     stays: tuple[StayInput, ...] = ()
 
 
-def holder_problems(model: ConfigFile, merged: Locator) -> Iterator[Problem]:
-    """Every problem of `places:`, `people:` and `stays:`, each at its line: unknown places
-    and doors, names given twice, windows out of order, a stay's dates."""
+def holder_problems(
+    model: ConfigFile, merged: Locator, compiled: CompiledHolders
+) -> Iterator[Problem]:
+    """Every problem of `places:`, `people:`, `stays:` and `sources:`, each at its line:
+    unknown places and doors, names given twice, windows out of order, a stay's dates, names
+    that would be one code on a door (`compiled`: the codes they put on each door)."""
     devices = model.devices
     for key, place in model.places.items():
         for index, door in enumerate(place.doors):
@@ -48,7 +51,7 @@ def holder_problems(model: ConfigFile, merged: Locator) -> Iterator[Problem]:
     yield from _people_problems(model, merged)
     yield from _stay_problems(model, merged)
     yield from _source_problems(model, merged)
-    yield from _name_clashes(model, merged)
+    yield from _name_clashes(model, merged, compiled)
 
 
 def _unknown_door(door: str) -> str:
@@ -101,7 +104,7 @@ def _source_problems(model: ConfigFile, merged: Locator) -> Iterator[Problem]:
     config's folder or the working directory (as policy files do: a pull request must not
     make accesscodes read another file of the machine into a plan comment)."""
     seen: dict[str, int] = {}
-    base = Path(merged.at(()).file).resolve().parent if hasattr(merged, "at") else Path.cwd()
+    base = Path(merged.at(()).file).resolve().parent
     for index, source in enumerate(model.sources):
         at = ("sources", index)
         if source.name in seen:
@@ -115,13 +118,11 @@ def _source_problems(model: ConfigFile, merged: Locator) -> Iterator[Problem]:
         location = source.ical
         if "://" in location and not location.startswith(("https://", "http://")):
             yield merged.problem((*at, "ical"), "a feed is an https:// or http:// URL, or a file")
-        elif "://" not in location:
-            target = (base / location).resolve()
-            if not any(target.is_relative_to(root) for root in (base, Path.cwd().resolve())):
-                yield merged.problem(
-                    (*at, "ical"),
-                    "a feed file must be inside the config's folder or the working directory",
-                )
+        elif "://" not in location and not readable_file(base, location):
+            yield merged.problem(
+                (*at, "ical"),
+                "a feed file must be inside the config's folder or the working directory",
+            )
 
 
 def _comparable(moment: datetime) -> datetime:
@@ -129,10 +130,11 @@ def _comparable(moment: datetime) -> datetime:
     return moment.replace(tzinfo=None)
 
 
-def _name_clashes(model: ConfigFile, merged: Locator) -> Iterator[Problem]:
+def _name_clashes(
+    model: ConfigFile, merged: Locator, compiled: CompiledHolders
+) -> Iterator[Problem]:
     """A person's or guest's name written as a code of one of their doors, or two people
     with one name on a door: a door knows a code by its name, so they would be one code."""
-    compiled = compile_holders(model, _NoPositions())
     for door, codes in compiled.codes.items():
         device = model.devices.get(door)
         own = {c.name for c in device.codes} if device else set()
@@ -159,17 +161,7 @@ def _path_of(config_path: str) -> tuple[str, int]:
     return section, int(rest.rstrip("]"))
 
 
-class _NoPositions:
-    """A locator for compiling before positions matter (the clash check)."""
-
-    def problem(self, path: object, message: str, *, key: bool = False) -> Problem:
-        return Problem("<config>", 1, 1, "", message)
-
-    def at(self, path: object, *, key: bool = False) -> None:
-        return None
-
-
-def compile_holders(model: ConfigFile, merged: object) -> CompiledHolders:
+def compile_holders(model: ConfigFile, merged: Locator) -> CompiledHolders:
     """Each person's and stay's codes, per door in config order, with their holders."""
     codes: dict[str, list[DesiredCode]] = defaultdict(list)
     holders: list[Holder] = []
@@ -203,14 +195,7 @@ def _person_doors(model: ConfigFile, person: PersonConfig) -> list[str]:
 
 
 def _person_code(person: PersonConfig, door: str, holder: Holder, path: str) -> DesiredCode:
-    schedule = None
-    if person.schedule is not None:
-        schedule = Schedule(
-            cron=person.schedule.cron,
-            duration=parse_duration(person.schedule.duration),
-            timezone=person.schedule.timezone,
-            days=calendar_days(person.schedule.duration),
-        )
+    schedule = person.schedule.compiled() if person.schedule is not None else None
     return DesiredCode(
         device=DeviceKey(door),
         name=person.name,
@@ -240,7 +225,6 @@ def _as_code(person: PersonConfig) -> CodeConfig:
     )
 
 
-def _source(merged: object, path: tuple[str, int]) -> SourceRef | None:
-    at = getattr(merged, "at", None)
-    where = at(path) if at is not None else None
-    return SourceRef(where.file, where.line, where.column) if where is not None else None
+def _source(merged: Locator, path: tuple[str, int]) -> SourceRef:
+    where = merged.at(path)
+    return SourceRef(where.file, where.line, where.column)

@@ -17,13 +17,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from reconciler.config.coderules import code_problems, zone_problem
-from reconciler.config.holders import compile_holders, holder_problems
+from reconciler.config.holders import CompiledHolders, compile_holders, holder_problems
 from reconciler.config.messages import pydantic_message, schema_problems
 from reconciler.config.policy import Policy, load_policy
 from reconciler.config.policy import check as check_policy
 from reconciler.config.schema import ConfigFile, PlaceConfig, ProviderConfig, SourceConfig
 from reconciler.config.stays import StayInput, compile_stays
-from reconciler.config.trust import endpoint_refusal
+from reconciler.config.trust import endpoint_refusal, readable_file
 from reconciler.config.yamlsource import (
     PathKey,
     Position,
@@ -40,10 +40,9 @@ from reconciler.core.models import (
     DeviceId,
     DeviceKey,
     Holder,
-    Schedule,
     SourceRef,
 )
-from reconciler.core.settings import Settings, calendar_days, parse_duration
+from reconciler.core.settings import Settings, parse_duration
 
 
 @dataclass(frozen=True)
@@ -149,11 +148,11 @@ def load_config(path: Path, *, environ: Mapping[str, str] | None = None) -> Conf
         raise ConfigError(
             [merged.problem(tuple(e["loc"]), pydantic_message(e)) for e in exc.errors()]
         ) from exc
-    problems.extend(_rule_problems(model, merged))
+    compiled = compile_holders(model, merged)
+    problems.extend(_rule_problems(model, merged, compiled))
     if problems:
         raise ConfigError(problems)
     base_dir = path if path.is_dir() else path.parent
-    compiled = compile_holders(model, merged)
     devices = tuple(_devices(model, merged, compiled.codes))
     policy = load_policy(base_dir / p for p in model.settings.policies)
     violations = check_policy(devices, policy)
@@ -226,7 +225,9 @@ def _merge(documents: list[SourceDocument], problems: list[Problem]) -> _Merged:
     return merged
 
 
-def _rule_problems(model: ConfigFile, merged: _Merged) -> Iterable[Problem]:
+def _rule_problems(
+    model: ConfigFile, merged: _Merged, compiled: CompiledHolders
+) -> Iterable[Problem]:
     endpoint = model.provider.endpoint
     refusal = endpoint_refusal(endpoint, merged.environ) if endpoint is not None else None
     if refusal is not None:
@@ -259,7 +260,7 @@ def _rule_problems(model: ConfigFile, merged: _Merged) -> Iterable[Problem]:
                 first_index[code.name] = index
             zone = device.timezone or settings_zone
             yield from code_problems(code, at, merged, zone)
-    yield from holder_problems(model, merged)
+    yield from holder_problems(model, merged, compiled)
 
 
 def _path_problems(model: ConfigFile, merged: _Merged) -> Iterable[Problem]:
@@ -267,10 +268,8 @@ def _path_problems(model: ConfigFile, merged: _Merged) -> Iterable[Problem]:
     CI): a pull request must not make accesscodes read any other file of the machine, whose
     text a refusal could quote into a plan comment."""
     base = Path(merged.default_file).resolve().parent
-    roots = (base, Path.cwd().resolve())
     for index, name in enumerate(model.settings.policies):
-        target = (base / name).resolve()
-        if not any(target.is_relative_to(root) for root in roots):
+        if not readable_file(base, name):
             yield merged.problem(
                 ("settings", "policies", index),
                 "a policy file must be inside the config's folder or the working directory",
@@ -307,14 +306,7 @@ def _devices(
         codes = []
         for index, code in enumerate(device.codes):
             where = merged.at((*base, "codes", index))
-            schedule = None
-            if code.schedule is not None:
-                schedule = Schedule(
-                    cron=code.schedule.cron,
-                    duration=parse_duration(code.schedule.duration),
-                    timezone=code.schedule.timezone,
-                    days=calendar_days(code.schedule.duration),
-                )
+            schedule = code.schedule.compiled() if code.schedule is not None else None
             codes.append(
                 DesiredCode(
                     device=DeviceKey(key),

@@ -14,7 +14,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from reconciler.config.trust import VARIABLE_NAME
-from reconciler.core.settings import DURATION_PATTERN
+from reconciler.core.models import Schedule
+from reconciler.core.settings import DURATION_PATTERN, calendar_days, parse_duration
 
 PIN_PATTERN = r"^[0-9]+$"
 SimProfileName = Literal[
@@ -76,6 +77,15 @@ class ScheduleConfig(_Strict):
     cron: str = Field(description="Five-field cron expression for each start, in local time.")
     duration: str = Field(pattern=DURATION_PATTERN, description="How long each window lasts.")
     timezone: str | None = Field(None, description="IANA zone of the cron; else the device's.")
+
+    def compiled(self) -> Schedule:
+        """The schedule the planner expands, its duration split as RFC 5545 says."""
+        return Schedule(
+            cron=self.cron,
+            duration=parse_duration(self.duration),
+            timezone=self.timezone,
+            days=calendar_days(self.duration),
+        )
 
 
 class CodeConfig(_Strict):

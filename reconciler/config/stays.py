@@ -14,7 +14,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from reconciler.config.schema import PlaceConfig, StayConfig
 from reconciler.core.models import DesiredCode, DeviceKey, Holder, SourceRef
@@ -211,7 +211,11 @@ def _instant(moment: datetime, place: PlaceConfig) -> datetime:
     """A stay's time as an instant: naive times are the place's wall clock (UTC if none)."""
     if moment.tzinfo is not None:
         return moment
-    return moment.replace(tzinfo=ZoneInfo(place.timezone or "UTC"))
+    try:
+        zone = ZoneInfo(place.timezone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):  # reported as a config error with its line
+        zone = ZoneInfo("UTC")
+    return moment.replace(tzinfo=zone)
 
 
 def _day(moment: date) -> date:

@@ -32,6 +32,7 @@ import ipaddress
 import os
 import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -175,3 +176,11 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def readable_file(base: Path, name: str) -> bool:
+    """Whether a file the config names (a policy, a feed) is inside the config's folder or the
+    working directory (the repository, in CI): a pull request must not make accesscodes read
+    any other file of the machine, whose text a refusal could quote into a plan comment."""
+    target = (base / name).resolve()
+    return any(target.is_relative_to(root) for root in (base.resolve(), Path.cwd().resolve()))

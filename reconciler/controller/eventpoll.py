@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from reconciler.apply.run import open_journal
 from reconciler.config.load import Config
-from reconciler.controller.events import BadEvent, Event, parse_event
+from reconciler.controller.events import BadEvent, Event, event_time, parse_event
 from reconciler.controller.loop import Controller
 from reconciler.controller.notices import mask_pins
 from reconciler.core.errors import ProviderError
@@ -141,19 +141,9 @@ def _parsed(raw: Iterable[Any], now: datetime) -> list[tuple[Event, datetime]]:
         except BadEvent:
             continue
         stamp = data.get("created_at") if isinstance(data, Mapping) else None
-        created = _time(stamp) or event.occurred_at or now
+        created = event_time(stamp) or event.occurred_at or now
         events.append((event, created))
     return sorted(events, key=lambda pair: pair[1])
-
-
-def _time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _stored_cursor(config: Config) -> datetime | None:

@@ -67,16 +67,17 @@ def parse_event(data: Any) -> Event:
         event_type=event_type,
         device_id=device_id if isinstance(device_id, str) else None,
         access_code_id=code_id if isinstance(code_id, str) else None,
-        occurred_at=_time(data.get("occurred_at") or data.get("created_at")),
+        occurred_at=event_time(data.get("occurred_at") or data.get("created_at")),
         details={k: v for k, v in data.items() if k in ("method", "connected_account_id")},
     )
 
 
-def _time(value: Any) -> datetime | None:
+def event_time(value: Any) -> datetime | None:
+    """A time as Seam's events write it (ISO 8601, UTC when no offset), else None."""
     if not isinstance(value, str):
         return None
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(value)
     except ValueError:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -17,10 +17,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from reconciler.apply.run import PlannedRun
 from reconciler.config.load import Config
+from reconciler.controller.events import event_time
 from reconciler.controller.reporting import Emit
 from reconciler.core.plan import Action, Change, iso
 from reconciler.state.eventlog import FORGET_AFTER, Unlock
@@ -116,7 +117,7 @@ def unused(stays: Sequence[Stay], usage: Iterable[Unlock], *, complete: bool) ->
     """The stays no unlock since their start shows used, on doors that report usage.
     When the usage read is cut (`complete` false) a stay older than its oldest row is left
     alone: nobody can tell."""
-    rows = [(u, _parse(u.at)) for u in usage]
+    rows = [(u, event_time(u.at)) for u in usage]
     reporting = {u.device_id for u, _ in rows}
     oldest = min((at for _, at in rows if at is not None), default=None)
     found = []
@@ -137,11 +138,3 @@ def _opened(stay: Stay, unlock: Unlock, at: datetime | None) -> bool:
         device_id == unlock.device_id and (code_id == unlock.access_code_id or name == unlock.name)
         for device_id, code_id, name in stay.codes
     )
-
-
-def _parse(text: str) -> datetime | None:
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -296,6 +296,11 @@ def _pin_text(state: CodeState | None) -> str:
     return "new" if state.new_pin else state.code
 
 
+def from_iso(text: str | None) -> datetime | None:
+    """The inverse of `iso`, for times the state store and caches kept (None stays None)."""
+    return datetime.fromisoformat(text) if text else None
+
+
 def iso(moment: datetime | None) -> str | None:
     """UTC ISO 8601 with a Z, as the plan JSON writes every time."""
     if moment is None:

@@ -30,7 +30,8 @@ from reconciler.state.sourcecache import CachedFeed
 @dataclass(frozen=True)
 class Verdict:
     """What to plan from (`body`: None when no copy was ever believed), why, and what to keep.
-    `believed`: this answer replaced the last good copy (so stays it lacks were cancelled)."""
+    `believed`: this answer replaced the last good copy (so stays it lacks were cancelled);
+    `replaced`: that copy, parsed."""
 
     status: str
     body: bytes | None = field(repr=False)
@@ -38,6 +39,7 @@ class Verdict:
     warning: str | None = None
     believed: bool = False
     parsed: ParsedFeed | None = None
+    replaced: ParsedFeed | None = None
 
 
 def judge(
@@ -72,7 +74,7 @@ def judge(
         since = cached.held_since if same and cached.held_since else now
         if now - since < confirm_after:
             return _held(name, cached, answer.body, since, had, upcoming, confirm_after, before)
-    return _believe(cached, answer, parsed, upcoming, now)
+    return replace(_believe(cached, answer, parsed, upcoming, now), replaced=before)
 
 
 def accept_held(cached: CachedFeed, now: datetime) -> CachedFeed | None:

@@ -141,7 +141,7 @@ def _combine(
         )
         found = [_stay(spec, s) for s in verdict.parsed.stays] if verdict.parsed else []
         fresh, duplicates = _unique(found, kept.setdefault(spec.place, []))
-        previous = _previous(verdict, cached.get(spec.name), spec, parse)
+        previous = [_stay(spec, s) for s in verdict.replaced.stays] if verdict.replaced else []
         feed = _with_cancellations(verdict.cache, found, previous, now)
         stays += fresh + _revoked(feed, spec, {s.key for s in fresh})
         cache.append(feed)
@@ -228,24 +228,12 @@ def _with_cancellations(
     return replace(feed, cancelled=tuple(entries))
 
 
-def _previous(
-    verdict: Verdict, before: CachedFeed | None, spec: SourceConfig, parse: Any
-) -> list[StayInput]:
-    """The stays of the copy believed before this answer, when this answer replaced it."""
-    if not verdict.believed or before is None or before.body is None:
-        return []
-    try:
-        return [_stay(spec, s) for s in parse(before.body).stays]
-    except NotACalendar:
-        return []
-
-
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _ends(entry: dict[str, Any]) -> datetime:
-    return datetime.fromisoformat(str(entry["ends_at"]).replace("Z", "+00:00"))
+    return datetime.fromisoformat(str(entry["ends_at"]))
 
 
 def _revoked(feed: CachedFeed, spec: SourceConfig, present: set[str]) -> list[StayInput]:
@@ -255,7 +243,7 @@ def _revoked(feed: CachedFeed, spec: SourceConfig, present: set[str]) -> list[St
             key=str(e["key"]),
             guest=str(e["guest"]),
             place=spec.place,
-            starts_at=datetime.fromisoformat(str(e["starts_at"]).replace("Z", "+00:00")),
+            starts_at=datetime.fromisoformat(str(e["starts_at"])),
             ends_at=_ends(e),
             revoke=True,
             config_path=f"sources.{spec.name}",

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from reconciler.core.plan import iso
+from reconciler.core.plan import from_iso, iso
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events_seen (
@@ -107,7 +107,7 @@ class EventLog:
     def cursor(self, name: str) -> datetime | None:
         """Where reading `events/list` left off."""
         row = self._db.execute("SELECT since FROM event_cursor WHERE name = ?", (name,)).fetchone()
-        return datetime.fromisoformat(row[0].replace("Z", "+00:00")) if row else None
+        return from_iso(row[0]) if row else None
 
     def move_cursor(self, name: str, since: datetime) -> None:
         """Remember where reading `events/list` got to."""

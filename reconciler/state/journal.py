@@ -35,7 +35,7 @@ from pathlib import Path
 
 from reconciler.core.errors import UsageError
 from reconciler.core.models import AccessCodeId, DeviceId, WrittenCode
-from reconciler.core.plan import Change, iso
+from reconciler.core.plan import Change, from_iso, iso
 from reconciler.state.eventlog import EventLog
 from reconciler.state.pins import PinStore
 from reconciler.state.privatefile import FILE_MODE, create_private, private_dir, tighten_file
@@ -202,10 +202,10 @@ class Journal:
                 DeviceId(d),
                 n,
                 f,
-                _time(w) or datetime.min,
-                _time(e),
+                from_iso(w) or datetime.min,
+                from_iso(e),
                 pin_fingerprint=p,
-                starts_at=_time(s),
+                starts_at=from_iso(s),
             )
             for a, d, n, f, w, e, p, s in rows
         }
@@ -338,10 +338,6 @@ class Journal:
             (limit,),
         )
         return [HistoryRow(*row) for row in rows]
-
-
-def _time(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
 
 
 def load_key(path: Path) -> bytes:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from reconciler.core.plan import iso
+from reconciler.core.plan import from_iso, iso
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS source_cache (
@@ -99,16 +99,12 @@ def _feed(row: tuple[Any, ...]) -> CachedFeed:
         body=row[1],
         etag=row[2],
         last_modified=row[3],
-        good_at=_time(row[4]),
-        checked_at=_time(row[5]),
+        good_at=from_iso(row[4]),
+        checked_at=from_iso(row[5]),
         error=row[6],
         stays=row[7],
         held_body=row[8],
-        held_since=_time(row[9]),
+        held_since=from_iso(row[9]),
         held_reason=row[10],
         cancelled=tuple(json.loads(row[11] or "[]")),
     )
-
-
-def _time(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
