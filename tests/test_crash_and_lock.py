@@ -14,7 +14,7 @@ import pytest
 from conftest import CliRunner
 from seamfake import SeamFake
 
-from reconciler.state.lock import apply_lock
+from reconciler.state.store import state_lock
 
 # No test here may hang the suite: each waits on accesscodes subprocesses and a fake Seam.
 pytestmark = pytest.mark.timeout(120)
@@ -40,6 +40,7 @@ def twenty_codes(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.usefixtures("state")
 def test_an_apply_killed_halfway_converges_with_no_duplicate(
     cli: CliRunner, tmp_path: Path
 ) -> None:
@@ -76,12 +77,14 @@ def test_an_apply_killed_halfway_converges_with_no_duplicate(
     assert "run 2" in history and "apply  ok" in history
 
 
-def test_a_second_apply_refuses_naming_the_holder(cli: CliRunner, quickstart: Path) -> None:
+def test_a_second_apply_refuses_naming_the_holder(
+    cli: CliRunner, quickstart: Path, state: str | None
+) -> None:
     held = threading.Event()
     release = threading.Event()
 
     def hold() -> None:
-        with apply_lock(quickstart / ".accesscodes", wait=0):
+        with state_lock(state, quickstart / ".accesscodes", wait=0):
             held.set()
             release.wait(30)
 
@@ -100,6 +103,7 @@ def test_a_second_apply_refuses_naming_the_holder(cli: CliRunner, quickstart: Pa
     assert not (quickstart / ".accesscodes" / "sim.json").exists()
 
 
+@pytest.mark.usefixtures("state")
 def test_two_applies_started_together_leave_no_duplicate(quickstart: Path) -> None:
     command = [
         sys.executable,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from conftest import CliRunner
 from seamfake import SeamFake
 
@@ -21,6 +22,7 @@ devices:
 """
 
 
+@pytest.mark.usefixtures("state")
 def test_a_saved_plan_applies_when_nothing_moved(cli: CliRunner, quickstart: Path) -> None:
     plan_file = quickstart / "reviewed.json"
     assert cli("plan", "-c", str(quickstart), "--now", NOW, "--out", str(plan_file)).code == 0
@@ -30,6 +32,7 @@ def test_a_saved_plan_applies_when_nothing_moved(cli: CliRunner, quickstart: Pat
     assert "Apply complete: 3 created" in result.out
 
 
+@pytest.mark.usefixtures("state")
 def test_a_saved_plan_is_refused_when_the_locks_moved(cli: CliRunner, tmp_path: Path) -> None:
     (tmp_path / "accesscodes.yaml").write_text(SEAM_CONFIG)
     with SeamFake() as fake:
@@ -53,6 +56,7 @@ def test_a_saved_plan_is_refused_when_the_locks_moved(cli: CliRunner, tmp_path: 
         assert bob["code"] == "736194"  # nothing applied
 
 
+@pytest.mark.usefixtures("state")
 def test_a_pin_changed_in_the_config_after_review_is_caught(cli: CliRunner, tmp_path: Path) -> None:
     (tmp_path / "accesscodes.yaml").write_text(SEAM_CONFIG)
     with SeamFake() as fake:
@@ -64,6 +68,7 @@ def test_a_pin_changed_in_the_config_after_review_is_caught(cli: CliRunner, tmp_
     assert "736194" not in (tmp_path / "reviewed.json").read_text()
 
 
+@pytest.mark.usefixtures("state")
 def test_a_saved_plan_older_than_the_ttl_is_refused(cli: CliRunner, quickstart: Path) -> None:
     plan_file = quickstart / "reviewed.json"
     cli("plan", "-c", str(quickstart), "--now", NOW, "--out", str(plan_file))
@@ -71,6 +76,7 @@ def test_a_saved_plan_older_than_the_ttl_is_refused(cli: CliRunner, quickstart: 
     assert result.code == 1 and "older than settings.plan_ttl" in result.err
 
 
+@pytest.mark.usefixtures("state")
 def test_a_saved_plan_is_refused_once_a_schedule_boundary_passed(
     cli: CliRunner, quickstart: Path
 ) -> None:
@@ -83,6 +89,7 @@ def test_a_saved_plan_is_refused_once_a_schedule_boundary_passed(
     assert not (quickstart / ".accesscodes" / "sim.json").exists()
 
 
+@pytest.mark.usefixtures("state")
 def test_a_file_that_is_not_a_plan_is_one_clear_error(cli: CliRunner, quickstart: Path) -> None:
     bogus = quickstart / "bogus.json"
     bogus.write_text("{}")

@@ -7,6 +7,7 @@ shown is what is done.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager as ContextManager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -26,6 +27,7 @@ from reconciler.providers.base import Provider
 from reconciler.sources.read import FeedsRead, read_sources
 from reconciler.state.journal import Journal
 from reconciler.state.pins import StoredPins
+from reconciler.state.store import open_state, state_lock
 
 
 @dataclass(frozen=True)
@@ -47,12 +49,14 @@ def journal_path(config: Config) -> Path:
 
 
 def open_journal(config: Config, *, create: bool) -> Journal | None:
-    """The config's journal; None when it does not exist yet and `create` is false (a plan
-    reads the journal but never creates one)."""
-    path = journal_path(config)
-    if not create and not path.exists():
-        return None
-    return Journal(path)
+    """The config's journal (in the database `--state` names, else the SQLite file); None
+    when the file does not exist yet and `create` is false (a plan never creates one)."""
+    return open_state(config.state, journal_path(config), create=create)
+
+
+def lock_state(config: Config, *, wait: float, shared: bool = False) -> ContextManager[None]:
+    """The config's apply lock, where its state lives (see `state.store.state_lock`)."""
+    return state_lock(config.state, journal_path(config).parent, wait=wait, shared=shared)
 
 
 async def plan_run(

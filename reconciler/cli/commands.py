@@ -191,6 +191,9 @@ def history_command(config: Config, limit: int, *, usage: bool = False) -> int:
             sys.stdout, lambda: render_usage_text(unlocks), lambda: usage_renderables(unlocks)
         )
         return EXIT_OK
+    if not rows:  # a shared state store exists before this config's first apply
+        print("No applies recorded yet.")
+        return EXIT_OK
     terminal.write_either(
         sys.stdout, lambda: render_history_text(rows), lambda: history_renderables(rows)
     )

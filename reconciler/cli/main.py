@@ -291,11 +291,12 @@ def _dispatch(args: argparse.Namespace) -> int:
                 listen=args.listen,
                 once=args.once,
                 events=args.events,
+                state=getattr(args, "state", None),
             )
         )
     if args.command == "import":
         return asyncio.run(commands.import_command(args))
-    config = load_config(args.config)
+    config = load_config(args.config, state=getattr(args, "state", None))
     for warning in config.warnings:
         print(f"Warning: {warning}", file=sys.stderr)
     if args.command == "sim":
@@ -338,11 +339,10 @@ def _plan_or_apply(args: argparse.Namespace, config: Config) -> int:
     config = planapply.limit_to_devices(config, args.device)
     if args.command != "apply":
         return asyncio.run(planapply.plan_or_apply(args, config))
-    from reconciler.apply.run import journal_path
-    from reconciler.state.lock import apply_lock
+    from reconciler.apply.run import lock_state
 
     saved = planapply.read_sealed_plan(args, config)
-    with apply_lock(journal_path(config).parent, wait=args.lock_timeout):
+    with lock_state(config, wait=args.lock_timeout):
         return asyncio.run(planapply.plan_or_apply(args, config, saved=saved))
 
 

@@ -27,6 +27,14 @@ def with_config(sub: argparse.ArgumentParser) -> None:
         default=argparse.SUPPRESS,
         help="show tracebacks on errors",
     )
+    sub.add_argument(
+        "--state",
+        metavar="URL",
+        default=None,
+        help="where the journal, locks and caches live: postgresql://... shares them between "
+        "machines and controller replicas (default: ACCESSCODES_STATE, else the SQLite file "
+        "in .accesscodes/)",
+    )
 
 
 def add_tools(subparsers: Subparsers) -> None:

@@ -9,6 +9,7 @@ schema cannot state, `provider.endpoint`'s host among them. Each problem is repo
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -42,7 +43,7 @@ from reconciler.core.models import (
     Holder,
     SourceRef,
 )
-from reconciler.core.settings import Settings, parse_duration
+from reconciler.core.settings import STATE_ENV, Settings, parse_duration
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,8 @@ class Config:
     places: Mapping[str, PlaceConfig] = field(default_factory=dict)
     stays: tuple[StayInput, ...] = ()
     sources: tuple[SourceConfig, ...] = ()
+    # The state store's URL (`--state`, `ACCESSCODES_STATE`); None: the SQLite file.
+    state: str | None = None
 
     def with_feed_stays(self, feed_stays: Sequence[StayInput]) -> Config:
         """The config with its reservation feeds' stays: they and the written stays are put
@@ -126,8 +129,11 @@ def config_files(path: Path) -> list[Path]:
     return [path]
 
 
-def load_config(path: Path, *, environ: Mapping[str, str] | None = None) -> Config:
-    """Read and validate a config; raise `ConfigError` with every problem if it is not usable."""
+def load_config(
+    path: Path, *, environ: Mapping[str, str] | None = None, state: str | None = None
+) -> Config:
+    """Read and validate a config; raise `ConfigError` with every problem if it is not usable.
+    `state`: the `--state` URL, else `ACCESSCODES_STATE`, else the SQLite file."""
     files = config_files(path)
     problems: list[Problem] = []
     try:
@@ -171,6 +177,7 @@ def load_config(path: Path, *, environ: Mapping[str, str] | None = None) -> Conf
         places=dict(model.places),
         stays=compiled.stays if model.sources else (),
         sources=tuple(model.sources),
+        state=state or (os.environ if environ is None else environ).get(STATE_ENV) or None,
     )
 
 

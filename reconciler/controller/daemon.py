@@ -56,11 +56,14 @@ async def run_controller(
     provider_factory: ProviderFactory = default_provider_factory,
     events: str = "off",
     poll_period: float = PERIOD,
+    state: str | None = None,
 ) -> int:
     """Run until SIGTERM (or one run with `once`); 0 on a clean stop. `events`: `poll`,
     `webhook` or `off` (see the module); `poll_period`: seconds between reads."""
     check_events(events, listen)
-    controller = Controller(config_path, interval=interval, provider_factory=provider_factory)
+    controller = Controller(
+        config_path, interval=interval, provider_factory=provider_factory, state=state
+    )
     loop = asyncio.get_running_loop()
     for sig, action in (
         (signal.SIGTERM, controller.stop),

@@ -92,8 +92,10 @@ class Controller:
         jitter: float = 0.1,
         rng: Callable[[], float] = random.random,
         provider_factory: ProviderFactory = default_provider_factory,
+        state: str | None = None,
     ) -> None:
         self.config_path = config_path
+        self.state = state
         self.interval = interval
         self.clock = clock
         self.emit_record = emit
@@ -208,12 +210,12 @@ class Controller:
     async def reconcile(self) -> datetime | None:
         """Plan, report drift, apply what the self-heal policy allows; return the next due
         time of a deferred change. Raises what went wrong (`run_once` handles it)."""
-        config = self.last_config = load_config(self.config_path)
+        config = self.last_config = load_config(self.config_path, state=self.state)
         return await self._reconcile(as_healing(config))
 
     async def reconcile_events(self, events: list[Event]) -> None:
         """Act on events once each: keep unlocks as usage, reconcile the devices they name."""
-        config = as_healing(load_config(self.config_path))
+        config = as_healing(load_config(self.config_path, state=self.state))
         with run_journal(config) as journal:
             batch = sort_events(events, config, journal, self.clock())
             for unlock in record_unlocks(journal, config, batch.fresh) if journal else ():

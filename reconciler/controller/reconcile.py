@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from reconciler.apply.applier import ApplyReport
-from reconciler.apply.run import PlannedRun, apply_run, journal_path, open_journal
+from reconciler.apply.run import PlannedRun, apply_run, lock_state, open_journal
 from reconciler.config.load import Config
 from reconciler.controller.backoff import LockBackoff
 from reconciler.controller.reporting import Emit
@@ -23,7 +23,6 @@ from reconciler.core.plan import Action, Change, Plan
 from reconciler.providers import make_provider
 from reconciler.providers.base import Provider
 from reconciler.state.journal import Journal
-from reconciler.state.lock import apply_lock
 
 Clock = Callable[[], datetime]
 ProviderFactory = Callable[[Config, Clock], Provider]
@@ -49,11 +48,14 @@ def as_healing(config: Config) -> Config:
 @contextlib.contextmanager
 def writing_lock(config: Config) -> Iterator[None]:
     """Hold the apply lock for a run that may write, so it plans and applies from a state no
-    other apply is changing; a report-only run takes none. Raises `ApplyLockHeld`."""
+    other apply is changing; a report-only run takes none. On a shared state (PostgreSQL) the
+    lock is taken shared: replicas run side by side, never during an apply. Raises
+    `ApplyLockHeld`."""
     with contextlib.ExitStack() as held:
         if config.settings.self_heal != "report":
             try:
-                held.enter_context(apply_lock(journal_path(config).parent, wait=0))
+                shared = config.state is not None
+                held.enter_context(lock_state(config, wait=0, shared=shared))
             except PlanRefused as exc:
                 raise ApplyLockHeld(str(exc)) from exc
         yield

@@ -4,7 +4,11 @@
     ├── UsageError                   the command line itself is wrong
     ├── ConfigError                  the config is invalid; carries every `Problem` found
     ├── PlanRefused                  a plan exists but must not be applied (guards, review)
+    ├── StateUnavailable             the shared state store (PostgreSQL) cannot be reached or
+    │                                failed a call: nothing that depends on it is done
     └── ProviderError                a provider (simulator, Seam) refused or failed a call
+        ├── LeaseLost                this controller replica no longer holds the device's
+        │                            lease: the write was not sent (another replica owns it)
         ├── WriteOutcomeUnknown      a write may or may not have landed (its answer was lost
         │                            and the check failed too): never sent again blind
         ├── TemporaryProviderError   429, 5xx, connection trouble: a retry may succeed
@@ -63,6 +67,11 @@ class PlanRefused(AccessCodesError):
     """A plan that must not be applied as it stands (a safety guard or a stale review)."""
 
 
+class StateUnavailable(AccessCodesError):
+    """The state database cannot be reached, or a call to it failed: a run that needs it
+    stops there, and a controller replica counts its leases as lost."""
+
+
 class ProviderError(AccessCodesError):
     """A provider call failed; `code` is the provider's error type when it gave one."""
 
@@ -96,6 +105,14 @@ class ActionPending(TemporaryProviderError):
     and not to be sent again (the next plan sees where it ended)."""
 
     def __init__(self, message: str, *, code: str | None = "action_pending") -> None:
+        super().__init__(message, code=code)
+
+
+class LeaseLost(ProviderError):
+    """A write to a device this controller replica no longer holds (its lease expired, was
+    taken over, or could not be checked): never sent, since another replica may own it now."""
+
+    def __init__(self, message: str, *, code: str | None = "lease_lost") -> None:
         super().__init__(message, code=code)
 
 

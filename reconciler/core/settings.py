@@ -40,6 +40,10 @@ def format_duration(span: timedelta) -> str:
     return "".join(out) or "0s"
 
 
+# Where the state lives when not in the SQLite file beside the config (`--state URL`).
+STATE_ENV = "ACCESSCODES_STATE"
+
+
 @dataclass(frozen=True)
 class Settings:
     """How a plan is made and applied.

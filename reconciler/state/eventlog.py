@@ -10,32 +10,13 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from reconciler.core.plan import from_iso, iso
+from reconciler.state.database import Database
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS events_seen (
-    event_id TEXT PRIMARY KEY,
-    seen_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS usage (
-    id INTEGER PRIMARY KEY,
-    event_id TEXT UNIQUE,
-    at TEXT NOT NULL,
-    device TEXT,
-    device_id TEXT NOT NULL,
-    access_code_id TEXT NOT NULL,
-    name TEXT
-);
-CREATE TABLE IF NOT EXISTS event_cursor (
-    name TEXT PRIMARY KEY,
-    since TEXT NOT NULL
-);
-"""
 FORGET_AFTER = timedelta(days=3)
 
 
@@ -53,16 +34,15 @@ class Unlock:
 class EventLog:
     """The event tables of the state database."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
-        self._db.executescript(SCHEMA)
 
     def first_time(self, event_ids: Iterable[str], now: datetime) -> set[str]:
         """The ids not acted on before, now marked as acted on (older marks are forgotten)."""
         ids = list(dict.fromkeys(event_ids))
         if not ids:
             return set()
-        with self._db:
+        with self._db.transaction():
             self._db.execute(
                 "DELETE FROM events_seen WHERE seen_at < ?", (iso(now - FORGET_AFTER),)
             )
@@ -75,7 +55,7 @@ class EventLog:
             }
             fresh = [i for i in ids if i not in seen]
             self._db.executemany(
-                "INSERT OR IGNORE INTO events_seen (event_id, seen_at) VALUES (?, ?)",
+                "INSERT INTO events_seen (event_id, seen_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
                 [(i, iso(now)) for i in fresh],
             )
         return set(fresh)
@@ -83,8 +63,8 @@ class EventLog:
     def record_unlock(self, event_id: str, unlock: Unlock) -> None:
         """Keep one unlock (once per event)."""
         self._db.execute(
-            "INSERT OR IGNORE INTO usage (event_id, at, device, device_id, access_code_id, name) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO usage (event_id, at, device, device_id, access_code_id, name) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (
                 event_id,
                 unlock.at,
@@ -106,8 +86,8 @@ class EventLog:
 
     def cursor(self, name: str) -> datetime | None:
         """Where reading `events/list` left off."""
-        row = self._db.execute("SELECT since FROM event_cursor WHERE name = ?", (name,)).fetchone()
-        return from_iso(row[0]) if row else None
+        rows = self._db.execute("SELECT since FROM event_cursor WHERE name = ?", (name,))
+        return from_iso(rows[0][0]) if rows else None
 
     def move_cursor(self, name: str, since: datetime) -> None:
         """Remember where reading `events/list` got to."""

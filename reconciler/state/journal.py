@@ -1,4 +1,4 @@
-"""The journal: a SQLite record of every apply, and of what we last wrote to each code.
+"""The journal: a record of every apply, and of what we last wrote to each code.
 
 Each change is written before it is sent and its outcome after, so an apply killed halfway
 leaves a record of what it was doing. Alongside, each code we wrote keeps a keyed fingerprint
@@ -15,9 +15,9 @@ Backup codes pulled for codes that failed to set (`backup_pulls`) are recorded b
 code's id with the backup code's id, the time and the outcome, never the backup PIN: one row per
 failed code, so a pull (or an empty pool) is done and told once, not at every run.
 
-Schema changes are columns added on open when missing (`WRITTEN_COLUMNS`), so a database of
-an older version keeps working; its rows without the new values read back as None, and drift
-on them says what it said before ("PIN or window changed").
+The journal is kept in the local SQLite file (`state.sqlitefile`, the default) or in
+PostgreSQL (`state.store`, `--state postgresql://...`), through the same calls
+(`state.database`): the two read back the same.
 """
 
 from __future__ import annotations
@@ -26,70 +26,25 @@ import hashlib
 import hmac
 import os
 import secrets
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from reconciler.core.errors import UsageError
 from reconciler.core.models import AccessCodeId, DeviceId, WrittenCode
 from reconciler.core.plan import Change, from_iso, iso
+from reconciler.state.database import Database
 from reconciler.state.eventlog import EventLog
 from reconciler.state.pins import PinStore
-from reconciler.state.privatefile import FILE_MODE, create_private, private_dir, tighten_file
+from reconciler.state.privatefile import create_private, private_dir, tighten_file
 from reconciler.state.sourcecache import SourceCache
+from reconciler.state.sqlitefile import open_sqlite
 
 MIN_KEY_BYTES = 32
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    id INTEGER PRIMARY KEY,
-    started_at TEXT NOT NULL,
-    finished_at TEXT,
-    actor TEXT NOT NULL,
-    command TEXT NOT NULL,
-    plan_checksum TEXT,
-    outcome TEXT NOT NULL DEFAULT 'running'
-);
-CREATE TABLE IF NOT EXISTS changes (
-    id INTEGER PRIMARY KEY,
-    run_id INTEGER NOT NULL REFERENCES runs(id),
-    at TEXT NOT NULL,
-    device TEXT NOT NULL,
-    device_id TEXT NOT NULL,
-    name TEXT NOT NULL,
-    occurrence TEXT,
-    action TEXT NOT NULL,
-    access_code_id TEXT,
-    status TEXT NOT NULL DEFAULT 'sending',
-    error_code TEXT,
-    message TEXT
-);
-CREATE TABLE IF NOT EXISTS written (
-    access_code_id TEXT PRIMARY KEY,
-    device_id TEXT NOT NULL,
-    name TEXT NOT NULL,
-    fingerprint TEXT NOT NULL,
-    written_at TEXT NOT NULL,
-    ends_at TEXT,
-    pin_fingerprint TEXT,
-    starts_at TEXT
-);
-CREATE TABLE IF NOT EXISTS backup_pulls (
-    access_code_id TEXT PRIMARY KEY,
-    run_id INTEGER,
-    at TEXT NOT NULL,
-    device_id TEXT NOT NULL,
-    name TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    backup_access_code_id TEXT,
-    message TEXT
-);
-"""
-# Columns added after the first version, added on open to an older database (`_migrate`).
-WRITTEN_COLUMNS = {"pin_fingerprint": "TEXT", "starts_at": "TEXT"}
+_CHUNK = 5000  # ids per IN list: below both engines' limits on parameters
 
 
 def actor() -> str:
@@ -137,39 +92,33 @@ class Journal:
     """The state database of one config (default `.accesscodes/state.db` beside it)."""
 
     def __init__(self, path: Path, *, key: bytes | None = None) -> None:
-        self.path = path
-        private_dir(path.parent)
-        # SQLite creates its files with the umask's mode (0644), and its -wal and -shm files
-        # with the database's: so the database is made 0600 before SQLite opens it.
-        os.close(os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE))
-        tighten_file(path)
-        self._db = sqlite3.connect(path, isolation_level=None, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(SCHEMA)
-        self._migrate()
-        for suffix in ("-wal", "-shm"):
-            tighten_file(path.with_name(path.name + suffix))
-        self._key = key if key is not None else load_key(path.parent / "journal.key")
-        self.pins = PinStore(self._db, self._key)
-        self.sources = SourceCache(self._db)
-        self.events = EventLog(self._db)
+        self.path: Path | None = path
+        database = open_sqlite(path)
+        self._attach(database, key if key is not None else load_key(path.parent / "journal.key"))
+
+    @classmethod
+    def on(cls, database: Database, key: bytes) -> Journal:
+        """The journal kept in another engine (`state.store.open_state`: PostgreSQL)."""
+        journal = cls.__new__(cls)
+        journal.path = None
+        journal._attach(database, key)
+        return journal
+
+    def _attach(self, database: Database, key: bytes) -> None:
+        self._db = database
+        self._key = key
+        self.pins = PinStore(database, key)
+        self.sources = SourceCache(database)
+        self.events = EventLog(database)
+
+    @property
+    def database(self) -> Database:
+        """The engine the journal is kept in (the controller's leases share it)."""
+        return self._db
 
     def close(self) -> None:
         """Close the database."""
         self._db.close()
-
-    def _migrate(self) -> None:
-        """Add the columns an older version's database lacks (each run may race another
-        process opening the same file: a column the other added first is fine)."""
-        have = {row[1] for row in self._db.execute("PRAGMA table_info(written)")}
-        for name, kind in WRITTEN_COLUMNS.items():
-            if name in have:
-                continue
-            try:
-                self._db.execute(f"ALTER TABLE written ADD COLUMN {name} {kind}")
-            except sqlite3.OperationalError as exc:
-                if "duplicate column" not in str(exc):
-                    raise
 
     # -- fingerprints --------------------------------------------------------------------
 
@@ -188,34 +137,24 @@ class Journal:
     def written(self, device_ids: list[str]) -> dict[AccessCodeId, WrittenCode]:
         """What we last wrote to the codes of these devices (with the PIN's own fingerprint and
         the window, where the row has them)."""
-        if not device_ids:
-            return {}
-        marks = ",".join("?" * len(device_ids))
-        rows = self._db.execute(
-            "SELECT access_code_id, device_id, name, fingerprint, written_at, ends_at, "
-            f"pin_fingerprint, starts_at FROM written WHERE device_id IN ({marks})",
-            device_ids,
-        )
-        return {
-            AccessCodeId(a): WrittenCode(
-                AccessCodeId(a),
-                DeviceId(d),
-                n,
-                f,
-                from_iso(w) or datetime.min,
-                from_iso(e),
-                pin_fingerprint=p,
-                starts_at=from_iso(s),
+        found: dict[AccessCodeId, WrittenCode] = {}
+        for start in range(0, len(device_ids), _CHUNK):
+            chunk = device_ids[start : start + _CHUNK]
+            rows = self._db.execute(
+                "SELECT access_code_id, device_id, name, fingerprint, written_at, ends_at, "
+                f"pin_fingerprint, starts_at FROM written WHERE device_id IN "
+                f"({','.join('?' * len(chunk))})",
+                chunk,
             )
-            for a, d, n, f, w, e, p, s in rows
-        }
+            found.update({AccessCodeId(row[0]): _written(row) for row in rows})
+        return found
 
     def remember(self, code: WrittenCode) -> None:
         """Record what we just wrote to a code (fingerprints and window, never a PIN). A record
         of the same code under an older id (same lock, name and end: it vanished and was
         created again) is replaced, or it would be reported `missing` at every run."""
         self._db.execute(
-            "DELETE FROM written WHERE device_id = ? AND name = ? AND ends_at IS ? "
+            f"DELETE FROM written WHERE device_id = ? AND name = ? AND ends_at {self._db.same} ? "
             "AND access_code_id != ?",
             (code.device_id, code.name, iso(code.ends_at), code.access_code_id),
         )
@@ -263,8 +202,12 @@ class Journal:
         """Write down a pull's outcome for the failed code (replacing an earlier attempt's):
         the backup code's id, never its PIN."""
         self._db.execute(
-            "INSERT OR REPLACE INTO backup_pulls (access_code_id, run_id, at, device_id, name, "
-            "outcome, backup_access_code_id, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO backup_pulls (access_code_id, run_id, at, device_id, name, outcome, "
+            "backup_access_code_id, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(access_code_id) DO UPDATE SET run_id = excluded.run_id, "
+            "at = excluded.at, device_id = excluded.device_id, name = excluded.name, "
+            "outcome = excluded.outcome, backup_access_code_id = excluded.backup_access_code_id, "
+            "message = excluded.message",
             (
                 row.access_code_id,
                 row.run_id,
@@ -281,11 +224,10 @@ class Journal:
 
     def start_run(self, *, command: str, plan_checksum: str | None, now: datetime) -> int:
         """Open a run; its outcome stays `running` if the process dies before the end."""
-        cursor = self._db.execute(
+        return self._db.insert_id(
             "INSERT INTO runs (started_at, actor, command, plan_checksum) VALUES (?, ?, ?, ?)",
             (iso(now), actor(), command, plan_checksum),
         )
-        return int(cursor.lastrowid or 0)
 
     def finish_run(self, run_id: int, outcome: str, now: datetime) -> None:
         """Close a run with `ok` or `failed`."""
@@ -295,7 +237,7 @@ class Journal:
 
     def before_send(self, run_id: int, change: Change, now: datetime) -> int:
         """Write a change down before it goes to the provider."""
-        cursor = self._db.execute(
+        return self._db.insert_id(
             "INSERT INTO changes (run_id, at, device, device_id, name, occurrence, action, "
             "access_code_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -309,7 +251,6 @@ class Journal:
                 change.access_code_id,
             ),
         )
-        return int(cursor.lastrowid or 0)
 
     def after_send(
         self,
@@ -338,6 +279,20 @@ class Journal:
             (limit,),
         )
         return [HistoryRow(*row) for row in rows]
+
+
+def _written(row: tuple[Any, ...]) -> WrittenCode:
+    a, d, n, f, w, e, p, s = row
+    return WrittenCode(
+        AccessCodeId(a),
+        DeviceId(d),
+        n,
+        f,
+        from_iso(w) or datetime.min,
+        from_iso(e),
+        pin_fingerprint=p,
+        starts_at=from_iso(s),
+    )
 
 
 def load_key(path: Path) -> bytes:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,15 +25,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from reconciler.core.plan import iso
+from reconciler.state.database import Database
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS pins (
-    holder TEXT PRIMARY KEY,
-    sealed TEXT,
-    state TEXT NOT NULL DEFAULT 'kept',
-    updated_at TEXT NOT NULL
-);
-"""
 _NONCE_BYTES = 12
 
 
@@ -49,9 +41,8 @@ class StoredPins:
 class PinStore:
     """The `pins` table of the state database, encrypted under the journal key."""
 
-    def __init__(self, db: sqlite3.Connection, journal_key: bytes) -> None:
+    def __init__(self, db: Database, journal_key: bytes) -> None:
         self._db = db
-        self._db.executescript(SCHEMA)
         digest = hashlib.sha256(b"accesscodes pin store\0" + journal_key).digest()
         self._aead = AESGCM(digest)
 
@@ -70,7 +61,7 @@ class PinStore:
     def keep(self, pins: Mapping[str, str], now: datetime) -> None:
         """Store these holders' PINs (a rotation asked for them is then done)."""
         rows = [(holder, self._seal(holder, pin), iso(now)) for holder, pin in pins.items()]
-        with self._db:
+        with self._db.transaction():
             self._db.executemany(
                 "INSERT INTO pins (holder, sealed, state, updated_at) VALUES (?, ?, 'kept', ?) "
                 "ON CONFLICT(holder) DO UPDATE SET sealed = excluded.sealed, state = 'kept', "
@@ -80,7 +71,7 @@ class PinStore:
 
     def rotate(self, holder: str, now: datetime) -> None:
         """Ask for a new PIN for one holder at the next plan; the old one stays until then."""
-        with self._db:
+        with self._db.transaction():
             self._db.execute(
                 "INSERT INTO pins (holder, sealed, state, updated_at) "
                 "VALUES (?, NULL, 'rotate', ?) ON CONFLICT(holder) DO UPDATE SET "

@@ -12,29 +12,27 @@ are taken off until their end has passed. Feed bodies hold guests' names: the da
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from reconciler.core.plan import from_iso, iso
+from reconciler.state.database import Database
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS source_cache (
-    name TEXT PRIMARY KEY,
-    body BLOB,
-    etag TEXT,
-    last_modified TEXT,
-    good_at TEXT,
-    checked_at TEXT,
-    error TEXT,
-    stays INTEGER NOT NULL DEFAULT 0,
-    held_body BLOB,
-    held_since TEXT,
-    held_reason TEXT,
-    cancelled TEXT NOT NULL DEFAULT '[]'
-);
-"""
+_COLUMNS = (
+    "name",
+    "body",
+    "etag",
+    "last_modified",
+    "good_at",
+    "checked_at",
+    "error",
+    "stays",
+    "held_body",
+    "held_since",
+    "held_reason",
+    "cancelled",
+)
 
 
 @dataclass(frozen=True)
@@ -58,24 +56,20 @@ class CachedFeed:
 class SourceCache:
     """The `source_cache` table of the state database."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
-        self._db.executescript(SCHEMA)
 
     def load(self) -> dict[str, CachedFeed]:
         """Every source's cached state, by name."""
-        rows = self._db.execute(
-            "SELECT name, body, etag, last_modified, good_at, checked_at, error, stays, "
-            "held_body, held_since, held_reason, cancelled FROM source_cache"
-        )
+        rows = self._db.execute(f"SELECT {', '.join(_COLUMNS)} FROM source_cache")
         return {row[0]: _feed(row) for row in rows}
 
     def save(self, feed: CachedFeed) -> None:
         """Replace one source's cached state."""
         self._db.execute(
-            "INSERT OR REPLACE INTO source_cache (name, body, etag, last_modified, good_at, "
-            "checked_at, error, stays, held_body, held_since, held_reason, cancelled) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO source_cache ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * 12)}) "
+            "ON CONFLICT(name) DO UPDATE SET "
+            + ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS[1:]),
             (
                 feed.name,
                 feed.body,
