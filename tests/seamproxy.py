@@ -51,6 +51,7 @@ class SeamProxy:
         self.seen: Counter[str] = Counter()
         self.forwarded: Counter[str] = Counter()
         self.log: list[str] = []
+        self.bodies: list[tuple[str, bytes]] = []  # every request's path and body, in order
         self._lock = threading.Lock()
         outer = self
 
@@ -62,6 +63,7 @@ class SeamProxy:
                 with outer._lock:
                     outer.seen[path] += 1
                     outer.log.append(path)
+                    outer.bodies.append((path, body))
                     nth = outer.seen[path]
 
                 def forward() -> Answer:

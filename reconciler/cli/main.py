@@ -217,6 +217,14 @@ def _add_timeline_and_controller(subparsers: Subparsers) -> None:
         "webhook takes them on --listen's /webhooks/seam (SEAM_WEBHOOK_SECRET); with events "
         "on, --interval 1h is enough (default: off)",
     )
+    controller.add_argument(
+        "--lease",
+        type=_wait_seconds,
+        default=30.0,
+        metavar="DURATION",
+        help="with --state postgresql://...: how long a replica's hold on a device lasts "
+        "unless renewed; a dead replica's devices are taken over after it (default 30s)",
+    )
 
 
 def _plan_options(sub: argparse.ArgumentParser) -> None:
@@ -292,6 +300,7 @@ def _dispatch(args: argparse.Namespace) -> int:
                 once=args.once,
                 events=args.events,
                 state=getattr(args, "state", None),
+                lease=args.lease,
             )
         )
     if args.command == "import":

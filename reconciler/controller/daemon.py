@@ -11,6 +11,11 @@ to post them to `/webhooks/seam`, so it needs `--listen` and `SEAM_WEBHOOK_SECRE
 before starting; `off` (the default, today's behaviour) reads none (the webhook route still
 answers when `SEAM_WEBHOOK_SECRET` is set). With events on, `--interval` is only the safety net
 of a full resync and can be an hour.
+
+With a shared state (`--state postgresql://...`) the controller is one replica of a fleet: it
+holds a fair share of the devices by leases of `--lease` (default 30 s), reconciles and writes
+only those, and takes in webhooks for any device, queued for the replica holding it
+(`fleet`, `replicas`, `fencing`, `sharedinbox`).
 """
 
 from __future__ import annotations
@@ -27,7 +32,10 @@ from watchfiles import Change, awatch
 
 from reconciler.controller.eventpoll import PERIOD, EventPoller
 from reconciler.controller.loop import Controller, ProviderFactory, default_provider_factory
+from reconciler.controller.replicas import DEFAULT_LEASE
 from reconciler.core.errors import UsageError
+from reconciler.core.settings import STATE_ENV
+from reconciler.state.store import check_state_url
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -57,10 +65,14 @@ async def run_controller(
     events: str = "off",
     poll_period: float = PERIOD,
     state: str | None = None,
+    lease: float = DEFAULT_LEASE,
 ) -> int:
     """Run until SIGTERM (or one run with `once`); 0 on a clean stop. `events`: `poll`,
-    `webhook` or `off` (see the module); `poll_period`: seconds between reads."""
+    `webhook` or `off` (see the module); `poll_period`: seconds between reads. On a shared
+    `state` (PostgreSQL) the controller is one replica of a fleet (`fleet`), holding its
+    devices by leases of `lease` seconds."""
     check_events(events, listen)
+    state = check_state_url(state or os.environ.get(STATE_ENV))
     controller = Controller(
         config_path, interval=interval, provider_factory=provider_factory, state=state
     )
@@ -74,6 +86,7 @@ async def run_controller(
     runner = await _listen(controller, listen) if listen is not None else None
     try:
         async with (
+            _replica(controller, config_path, state, lease),
             _watching(controller, config_path, enabled=not once),
             _polling(controller, enabled=events == "poll" and not once, period=poll_period),
         ):
@@ -108,6 +121,20 @@ async def _listen(controller: Controller, listen: tuple[str, int]) -> web.AppRun
     runner = await start(make_app(controller), *listen)
     controller.emit("listening", address=f"{listen[0]}:{listen[1]}")
     return runner
+
+
+@contextlib.asynccontextmanager
+async def _replica(
+    controller: Controller, config_path: Path, state: str | None, lease: float
+) -> AsyncIterator[None]:
+    """A replica of the fleet on a shared state; on the SQLite state, the only controller."""
+    if state is None:
+        yield
+        return
+    from reconciler.controller.fleet import sharing
+
+    async with sharing(controller, config_path, state, lease=lease):
+        yield
 
 
 @contextlib.asynccontextmanager

@@ -38,6 +38,7 @@ from reconciler.config.load import Config, load_config
 from reconciler.controller.backoff import LockBackoff
 from reconciler.controller.eventruns import DEBOUNCE, limited_to, record_unlocks, sort_events
 from reconciler.controller.events import Event, Inbox
+from reconciler.controller.fencing import FencedProvider
 from reconciler.controller.metrics import Metrics
 from reconciler.controller.notices import Notices
 from reconciler.controller.reconcile import (
@@ -53,10 +54,14 @@ from reconciler.controller.reconcile import (
     run_journal,
     writing_lock,
 )
+from reconciler.controller.replicas import Replica
 from reconciler.controller.reporting import Reporter, known_pins
 from reconciler.controller.results import LOCK_RETRY, RunResults
+from reconciler.controller.sharedinbox import SharedInbox
 from reconciler.controller.usage import report_unused_stays
+from reconciler.core.models import DeviceId
 from reconciler.core.plan import iso
+from reconciler.providers.base import Provider
 
 __all__ = [
     "LOCK_RETRY",
@@ -113,8 +118,9 @@ class Controller:
         self.results = RunResults(
             self.metrics, self.emit, interval=interval, clock=clock, pins=self.known_pins
         )
-        self.inbox = Inbox(clock=clock, on_event=self.wake.set)
+        self.inbox: Inbox | SharedInbox = Inbox(clock=clock, on_event=self.wake.set)
         self.full_requested = False
+        self.replica: Replica | None = None  # with a shared state: this process' leases
 
     # -- the loop and its waking ---------------------------------------------------------
 
@@ -229,8 +235,21 @@ class Controller:
 
     async def _reconcile(self, config: Config, *, targeted: bool = False) -> datetime | None:
         """One run; a `targeted` one (a few devices, for events) leaves the fleet's drift and
-        gauges to the full runs, and records only its outcomes."""
+        gauges to the full runs, and records only its outcomes. A replica runs only the
+        devices it holds, and writes only under their leases (`fencing`)."""
         provider = await self.providers.get(config)
+        if self.replica is not None:
+            config = limited_to(config, map(DeviceId, self.replica.devices()))
+            provider = FencedProvider(provider, self.replica)
+        next_due = await self._plan_and_apply(config, provider, targeted=targeted)
+        if self.replica is not None and config.devices:
+            ids = [d.device_id for d in config.devices]
+            await asyncio.to_thread(self.replica.reconciled, ids)
+        return next_due
+
+    async def _plan_and_apply(
+        self, config: Config, provider: Provider, *, targeted: bool
+    ) -> datetime | None:
         with writing_lock(config), run_journal(config) as journal:
             planned = await plan_run(config, provider, now=self.clock(), journal=journal)
             if journal is not None:
@@ -264,7 +283,10 @@ class Controller:
     # -- health --------------------------------------------------------------------------
 
     def ready(self) -> bool:
-        """The last run succeeded, recently (within three intervals)."""
+        """The last run succeeded, recently (within three intervals), and a replica's state
+        database answered its last lease renewal."""
+        if self.replica is not None and not self.replica.status().healthy:
+            return False
         last = self.metrics.last_success
         if not self.metrics.last_ok or last is None:
             return False

@@ -1,6 +1,6 @@
 """The state store on PostgreSQL (`--state postgresql://...`), through psycopg 3 and its pool.
 
-One pool per URL and process (`shared_pool`), opened on first use with the schema migrated
+One pool per URL and process (`shared_pool`), opened on first call with the schema migrated
 (`state.pgschema`); connections are checked when taken from the pool, so a database that went
 away and came back is used again without a restart. Every failure of the database, the pool
 or the network is raised as `StateUnavailable`, with the URL shown without its password
@@ -118,7 +118,6 @@ class PostgresDatabase:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.pool = shared_pool(url)
         self._local = threading.local()
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
@@ -159,8 +158,9 @@ class PostgresDatabase:
         if held is not None:
             yield held
             return
+        pool = shared_pool(self.url)  # raises StateUnavailable while the database is away
         try:
-            with self.pool.connection() as connection:
+            with pool.connection() as connection:
                 yield connection
         except (psycopg.Error, PoolTimeout) as exc:
             raise unavailable(self.url, exc) from exc
