@@ -142,7 +142,7 @@ def keep_pins(journal: Journal, planned: PlannedRun, now: datetime) -> None:
     """Keep the PINs people and stays were given in this run (drawn new, or read from their
     doors), before any of them is sent: from now on they are reused, never drawn again."""
     if planned.keep_pins:
-        journal.pins.keep(planned.keep_pins, now)
+        journal.pins.keep(planned.keep_pins, now, drawn=planned.new_pins)
 
 
 async def apply_run(

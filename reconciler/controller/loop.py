@@ -52,6 +52,7 @@ from reconciler.controller.reconcile import (
     back_off_failed_locks,
     default_provider_factory,
     run_journal,
+    with_settled_pins,
     writing_lock,
 )
 from reconciler.controller.replicas import Replica
@@ -254,6 +255,7 @@ class Controller:
             planned = await plan_run(config, provider, now=self.clock(), journal=journal)
             if journal is not None:
                 keep_pins(journal, planned, self.clock())
+                planned = await with_settled_pins(config, provider, planned, journal, self.clock())
             if not targeted:
                 self.reporter.report(config, planned)
                 report_unused_stays(config, planned, journal, self.clock(), self.emit)

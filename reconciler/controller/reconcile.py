@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from reconciler.apply.applier import ApplyReport
-from reconciler.apply.run import PlannedRun, apply_run, lock_state, open_journal
+from reconciler.apply.run import PlannedRun, apply_run, lock_state, open_journal, plan_run
 from reconciler.config.load import Config
 from reconciler.controller.backoff import LockBackoff
 from reconciler.controller.reporting import Emit
@@ -70,6 +70,19 @@ def run_journal(config: Config) -> Iterator[Journal | None]:
     finally:
         if journal is not None:
             journal.close()
+
+
+async def with_settled_pins(
+    config: Config, provider: Provider, planned: PlannedRun, journal: Journal, now: datetime
+) -> PlannedRun:
+    """The plan again, if a PIN it drew for a person or stay lost to one another replica
+    kept first (`PinStore.keep`): a person whose doors two replicas hold gets one PIN."""
+    if not planned.new_pins:
+        return planned
+    stored = journal.pins.load().pins
+    if all(stored.get(h) == planned.keep_pins.get(h) for h in planned.new_pins):
+        return planned
+    return await plan_run(config, provider, now=now, journal=journal)
 
 
 def allowed_changes(

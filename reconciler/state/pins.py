@@ -58,15 +58,25 @@ class PinStore:
                 pins[holder] = pin
         return StoredPins(pins, frozenset(rotations))
 
-    def keep(self, pins: Mapping[str, str], now: datetime) -> None:
-        """Store these holders' PINs (a rotation asked for them is then done)."""
-        rows = [(holder, self._seal(holder, pin), iso(now)) for holder, pin in pins.items()]
+    def keep(
+        self, pins: Mapping[str, str], now: datetime, *, drawn: frozenset[str] = frozenset()
+    ) -> None:
+        """Store these holders' PINs (a rotation asked for them is then done). A PIN `drawn`
+        new in this run gives way to one another process kept meanwhile (two controller
+        replicas drawing for one person's doors at once): it replaces only a rotation."""
+        sealed = {holder: self._seal(holder, pin) for holder, pin in pins.items()}
+        upsert = (
+            "INSERT INTO pins (holder, sealed, state, updated_at) VALUES (?, ?, 'kept', ?) "
+            "ON CONFLICT(holder) DO UPDATE SET sealed = excluded.sealed, state = 'kept', "
+            "updated_at = excluded.updated_at"
+        )
         with self._db.transaction():
             self._db.executemany(
-                "INSERT INTO pins (holder, sealed, state, updated_at) VALUES (?, ?, 'kept', ?) "
-                "ON CONFLICT(holder) DO UPDATE SET sealed = excluded.sealed, state = 'kept', "
-                "updated_at = excluded.updated_at",
-                rows,
+                upsert, [(h, s, iso(now)) for h, s in sealed.items() if h not in drawn]
+            )
+            self._db.executemany(
+                f"{upsert} WHERE pins.state = 'rotate' OR pins.sealed IS NULL",
+                [(h, s, iso(now)) for h, s in sealed.items() if h in drawn],
             )
 
     def rotate(self, holder: str, now: datetime) -> None:
