@@ -242,6 +242,8 @@ class Controller:
         if self.replica is not None:
             config = limited_to(config, map(DeviceId, self.replica.devices()))
             provider = FencedProvider(provider, self.replica)
+            if not config.devices:
+                return None  # nothing held (yet): not even the feeds need reading
         next_due = await self._plan_and_apply(config, provider, targeted=targeted)
         if self.replica is not None and config.devices:
             ids = [d.device_id for d in config.devices]

@@ -77,6 +77,7 @@ class Replica:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._status = ReplicaStatus(self.replica_id, False, (), (), 0, None)
+        self._told_unowned: tuple[str, ...] = ()
 
     # -- the keeper ----------------------------------------------------------------------
 
@@ -120,6 +121,23 @@ class Replica:
         if gained:
             self.emit("lease_gained", replica=self.replica_id, devices=sorted(gained))
             self.on_gain()
+        if gained or lost or released or self._status.unowned != self._told_unowned:
+            self._tell_status()
+
+    def _tell_status(self) -> None:
+        """One `replica_status` line when what this replica holds, or what nobody holds,
+        changed: counts, the unowned devices (the first 50) and the oldest reconcile."""
+        status = self.status()
+        self._told_unowned = status.unowned
+        self.emit(
+            "replica_status",
+            replica=self.replica_id,
+            held=len(status.held),
+            replicas=status.live_replicas,
+            unowned=list(status.unowned[:50]),
+            unowned_count=len(status.unowned),
+            oldest_reconcile_age=status.oldest_reconcile_age,
+        )
 
     def _rebalance(self, started: float) -> tuple[set[str], set[str], list[str]]:
         wanted = sorted(set(self.wanted()))
@@ -181,6 +199,18 @@ class Replica:
     def reconciled(self, device_ids: Sequence[str]) -> None:
         """Record that these devices were reconciled now (for the oldest-reconcile figure)."""
         self.table.reconciled(device_ids)
+
+    def readiness(self) -> str:
+        """What /readyz says of this replica, one line."""
+        status = self.status()
+        if not status.healthy:
+            return f"replica {status.replica_id}: the state database does not answer"
+        oldest = status.oldest_reconcile_age
+        return (
+            f"replica {status.replica_id} of {status.live_replicas}: holds {len(status.held)} "
+            f"devices, {len(status.unowned)} held by no replica, oldest reconcile "
+            + ("never" if oldest is None else f"{oldest:.0f} s ago")
+        )
 
     def describe(self) -> dict[str, Any]:
         """This replica in one log line."""
