@@ -17,97 +17,19 @@ from __future__ import annotations
 import psycopg
 
 from reconciler.core.errors import StateUnavailable
+from reconciler.state.tables import tables
 
 MIGRATION_LOCK = 0x61636373  # "accs": the advisory lock key the migrations take turns by
 
-JOURNAL = """
-CREATE TABLE runs (
-    id BIGSERIAL PRIMARY KEY,
-    started_at TEXT NOT NULL,
-    finished_at TEXT,
-    actor TEXT NOT NULL,
-    command TEXT NOT NULL,
-    plan_checksum TEXT,
-    outcome TEXT NOT NULL DEFAULT 'running'
-);
-CREATE TABLE changes (
-    id BIGSERIAL PRIMARY KEY,
-    run_id BIGINT NOT NULL REFERENCES runs(id),
-    at TEXT NOT NULL,
-    device TEXT NOT NULL,
-    device_id TEXT NOT NULL,
-    name TEXT NOT NULL,
-    occurrence TEXT,
-    action TEXT NOT NULL,
-    access_code_id TEXT,
-    status TEXT NOT NULL DEFAULT 'sending',
-    error_code TEXT,
-    message TEXT
-);
-CREATE INDEX changes_run ON changes (run_id);
-CREATE TABLE written (
-    access_code_id TEXT PRIMARY KEY,
-    device_id TEXT NOT NULL,
-    name TEXT NOT NULL,
-    fingerprint TEXT NOT NULL,
-    written_at TEXT NOT NULL,
-    ends_at TEXT,
-    pin_fingerprint TEXT,
-    starts_at TEXT
-);
-CREATE INDEX written_device ON written (device_id);
-CREATE TABLE backup_pulls (
-    access_code_id TEXT PRIMARY KEY,
-    run_id BIGINT,
-    at TEXT NOT NULL,
-    device_id TEXT NOT NULL,
-    name TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    backup_access_code_id TEXT,
-    message TEXT
-);
-CREATE TABLE pins (
-    holder TEXT PRIMARY KEY,
-    sealed TEXT,
-    state TEXT NOT NULL DEFAULT 'kept',
-    updated_at TEXT NOT NULL
-);
-CREATE TABLE source_cache (
-    name TEXT PRIMARY KEY,
-    body BYTEA,
-    etag TEXT,
-    last_modified TEXT,
-    good_at TEXT,
-    checked_at TEXT,
-    error TEXT,
-    stays INTEGER NOT NULL DEFAULT 0,
-    held_body BYTEA,
-    held_since TEXT,
-    held_reason TEXT,
-    cancelled TEXT NOT NULL DEFAULT '[]'
-);
-CREATE TABLE events_seen (
-    event_id TEXT PRIMARY KEY,
-    seen_at TEXT NOT NULL
-);
-CREATE TABLE usage (
-    id BIGSERIAL PRIMARY KEY,
-    event_id TEXT UNIQUE,
-    at TEXT NOT NULL,
-    device TEXT,
-    device_id TEXT NOT NULL,
-    access_code_id TEXT NOT NULL,
-    name TEXT
-);
-CREATE TABLE event_cursor (
-    name TEXT PRIMARY KEY,
-    since TEXT NOT NULL
-);
+JOURNAL = (
+    tables("postgresql")
+    + """
 CREATE TABLE state_meta (
     name TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
 """
+)
 
 REPLICAS = """
 CREATE TABLE replicas (

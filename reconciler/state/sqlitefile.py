@@ -16,89 +16,9 @@ from pathlib import Path
 
 from reconciler.state.database import SqliteDatabase
 from reconciler.state.privatefile import FILE_MODE, private_dir, tighten_file
+from reconciler.state.tables import tables
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    id INTEGER PRIMARY KEY,
-    started_at TEXT NOT NULL,
-    finished_at TEXT,
-    actor TEXT NOT NULL,
-    command TEXT NOT NULL,
-    plan_checksum TEXT,
-    outcome TEXT NOT NULL DEFAULT 'running'
-);
-CREATE TABLE IF NOT EXISTS changes (
-    id INTEGER PRIMARY KEY,
-    run_id INTEGER NOT NULL REFERENCES runs(id),
-    at TEXT NOT NULL,
-    device TEXT NOT NULL,
-    device_id TEXT NOT NULL,
-    name TEXT NOT NULL,
-    occurrence TEXT,
-    action TEXT NOT NULL,
-    access_code_id TEXT,
-    status TEXT NOT NULL DEFAULT 'sending',
-    error_code TEXT,
-    message TEXT
-);
-CREATE TABLE IF NOT EXISTS written (
-    access_code_id TEXT PRIMARY KEY,
-    device_id TEXT NOT NULL,
-    name TEXT NOT NULL,
-    fingerprint TEXT NOT NULL,
-    written_at TEXT NOT NULL,
-    ends_at TEXT,
-    pin_fingerprint TEXT,
-    starts_at TEXT
-);
-CREATE TABLE IF NOT EXISTS backup_pulls (
-    access_code_id TEXT PRIMARY KEY,
-    run_id INTEGER,
-    at TEXT NOT NULL,
-    device_id TEXT NOT NULL,
-    name TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    backup_access_code_id TEXT,
-    message TEXT
-);
-CREATE TABLE IF NOT EXISTS pins (
-    holder TEXT PRIMARY KEY,
-    sealed TEXT,
-    state TEXT NOT NULL DEFAULT 'kept',
-    updated_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS source_cache (
-    name TEXT PRIMARY KEY,
-    body BLOB,
-    etag TEXT,
-    last_modified TEXT,
-    good_at TEXT,
-    checked_at TEXT,
-    error TEXT,
-    stays INTEGER NOT NULL DEFAULT 0,
-    held_body BLOB,
-    held_since TEXT,
-    held_reason TEXT,
-    cancelled TEXT NOT NULL DEFAULT '[]'
-);
-CREATE TABLE IF NOT EXISTS events_seen (
-    event_id TEXT PRIMARY KEY,
-    seen_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS usage (
-    id INTEGER PRIMARY KEY,
-    event_id TEXT UNIQUE,
-    at TEXT NOT NULL,
-    device TEXT,
-    device_id TEXT NOT NULL,
-    access_code_id TEXT NOT NULL,
-    name TEXT
-);
-CREATE TABLE IF NOT EXISTS event_cursor (
-    name TEXT PRIMARY KEY,
-    since TEXT NOT NULL
-);
-"""
+SCHEMA = tables("sqlite")
 # Columns added after the first version, added on open to an older database (`_migrate`).
 WRITTEN_COLUMNS = {"pin_fingerprint": "TEXT", "starts_at": "TEXT"}
 
