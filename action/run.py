@@ -10,7 +10,9 @@ and in `--out` files; this script only ever forwards that masked output.
 
 On a pull request, the plan's comment also says what the change does to the desired state
 (who may open which door, when), from the config at the base commit and as checked out
-(`reconciler/config/desiredchange.py`); a base that cannot be loaded is a one-line note.
+(`reconciler/config/desiredchange.py`); a base that cannot be loaded is a one-line note. The
+job summary also draws the timeline of the doors the pull request touches as a mermaid gantt
+chart, which GitHub renders (`accesscodes timeline --format mermaid`).
 
 Exit codes: 0 ok; 1 error, refused apply or failed change; 2 drift found (`drift` with
 `fail-on-drift: true`, the default).
@@ -85,7 +87,20 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         check=False,
+        env=cli_environment(),
     )
+
+
+def cli_environment() -> dict[str, str]:
+    """The step's environment, with the `state` and `journal-key` inputs as the CLI's
+    ACCESSCODES_STATE and ACCESSCODES_JOURNAL_KEY when given: an empty input leaves what the
+    job's env set (a step-level `env:` would blank it)."""
+    environment = dict(os.environ)
+    for name, variable in (("INPUT_STATE", "ACCESSCODES_STATE"),
+                           ("INPUT_JOURNAL_KEY", "ACCESSCODES_JOURNAL_KEY")):  # fmt: skip
+        if env(name):
+            environment[variable] = env(name)
+    return environment
 
 
 def set_output(name: str, value: str) -> None:
@@ -200,6 +215,59 @@ def desired_section(config: str) -> str:
         return f"{title}_Not shown: it could not be worked out ({type(exc).__name__})._\n\n"
 
 
+TIMELINE_DOORS = 12  # doors drawn in the job summary's timeline; the rest are counted
+
+
+def touched_doors(run: PlanRun, config: str) -> list[str]:
+    """The doors a pull request touches, in the plan's order: those with a write due now or a
+    blocked code in its plan, and those whose desired codes differ from the base commit's (a
+    code removed with `prune: false` changes no lock, but the door's timeline does). A write
+    deferred by the schedule is time passing, not the pull request."""
+    plan = run.plan or {}
+    doors = [
+        c["device"]
+        for c in plan.get("changes", [])
+        if c.get("action") == "blocked"
+        or (c.get("action") in WRITE_ACTIONS and c.get("due_at") is None)
+    ]
+    commit = base_commit()
+    if commit is not None:
+        try:
+            from reconciler.config import desiredchange
+            from reconciler.config.load import load_config
+
+            key = os.urandom(32)  # for this comparison only
+            head = desiredchange.outline(load_config(Path(config)), key)
+            with tempfile.TemporaryDirectory(prefix="accesscodes-base-") as scratch:
+                at = desiredchange.resolve(commit, Path(config))
+                base_config = desiredchange.load_config_at(at, Path(config), scratch=Path(scratch))
+            base = desiredchange.outline(base_config, key)
+            doors += [door for door in head if base.get(door) != head[door]]
+        except Exception:  # a reading aid: the plan's doors are enough
+            pass
+    return list(dict.fromkeys(doors))
+
+
+def timeline_section(run: PlanRun, config: str) -> str:
+    """Markdown for the job summary: a mermaid gantt chart (`accesscodes timeline --format
+    mermaid`) of the doors the pull request touches; a note when there are none or it fails."""
+    title = "#### Timeline of the doors this change touches\n\n"
+    doors = touched_doors(run, config)
+    if not doors:
+        return title + "_No door's codes change._\n\n"
+    shown = doors[:TIMELINE_DOORS]
+    proc = cli("timeline", "-c", config, "--format", "mermaid", *(f"--device={d}" for d in shown))
+    if proc.returncode != 0:
+        return title + "_Not shown: `accesscodes timeline` failed (see the log)._\n\n"
+    more = len(doors) - len(shown)
+    tail = f"\n_{more} more door{'s' if more != 1 else ''} not drawn._\n" if more else ""
+    legend = (
+        "_Grey: ongoing codes, blue: stays, red: drift or blocked; the rest are recurring, "
+        "offline and one-time codes. `accesscodes timeline --format html` draws them all._\n\n"
+    )
+    return title + legend + proc.stdout + tail + "\n"
+
+
 def upsert_comment(body: str, number: int) -> str:
     """Update the comment carrying the body's marker (its first line) on the pull request, or
     create it: one per config, sticky."""
@@ -236,9 +304,11 @@ def cmd_plan(config: str) -> int:
     """Plan; summary and sticky PR comment get the plan; outputs has-changes, checksum."""
     run = run_plan(config)
     print(run.markdown or run.error)
+    pictured = ""
     if run.plan is not None:
         run.desired = desired_section(config)
-    write_summary(plan_body(run, config, SUMMARY_CHARS, "job summary"))
+        pictured = timeline_section(run, config)
+    write_summary(plan_body(run, config, SUMMARY_CHARS - len(pictured), "job summary") + pictured)
     if run.plan is not None:
         set_output("has-changes", str(run.code == 2).lower())
         set_output("plan-checksum", run.plan["checksum"])

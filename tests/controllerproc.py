@@ -25,7 +25,12 @@ class Running:
     """`accesscodes controller` as a real subprocess, its JSON log read line by line."""
 
     def __init__(
-        self, config: Path, *, env: dict[str, str] | None = None, interval: str = "1s"
+        self,
+        config: Path,
+        *,
+        env: dict[str, str] | None = None,
+        interval: str = "1s",
+        listen_host: str = "127.0.0.1",
     ) -> None:
         self.port = free_port()
         self.proc = subprocess.Popen(
@@ -39,7 +44,7 @@ class Running:
                 "--interval",
                 interval,
                 "--listen",
-                f"127.0.0.1:{self.port}",
+                f"{listen_host}:{self.port}",
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -66,10 +71,13 @@ class Running:
                 return event
         raise AssertionError(f"no such event; saw {[e['event'] for e in self.events]}")
 
-    def get(self, path: str) -> tuple[int, str]:
+    def get(
+        self, path: str, *, headers: dict[str, str] | None = None, host: str = "127.0.0.1"
+    ) -> tuple[int, str]:
         """GET an endpoint: (status, body)."""
+        request = urllib.request.Request(f"http://{host}:{self.port}{path}", headers=headers or {})
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as r:
+            with urllib.request.urlopen(request, timeout=5) as r:
                 return r.status, r.read().decode()
         except urllib.error.HTTPError as err:
             return err.code, err.read().decode()

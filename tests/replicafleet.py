@@ -102,14 +102,18 @@ class Replica:
 
     def ready(self) -> int:
         """/readyz's status code (0: no answer)."""
+        return self.readyz()[0]
+
+    def readyz(self) -> tuple[int, str]:
+        """/readyz's status code (0: no answer) and text."""
         try:
             url = f"http://127.0.0.1:{self.port}/readyz"
             with urllib.request.urlopen(url, timeout=2) as answer:
-                return int(answer.status)
+                return int(answer.status), answer.read().decode()
         except urllib.error.HTTPError as err:
-            return int(err.code)
+            return int(err.code), err.read().decode()
         except OSError:
-            return 0
+            return 0, ""
 
     def writes(self) -> int:
         """Write requests this replica sent so far."""

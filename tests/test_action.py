@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -252,3 +254,24 @@ def test_a_code_falling_due_at_its_lead_time_is_not_drift(
     assert out["drift"] == "false" and out["drift-findings"] == ""
     assert out["has-changes"] == "true"  # Bob's code is due: time passing, for apply to write
     assert "no drift" in Path(gh["GITHUB_STEP_SUMMARY"]).read_text()
+
+
+def test_apply_with_a_shared_state_keeps_its_journal_in_postgresql(
+    gh: dict[str, str], quickstart: Path, pg_url: str
+) -> None:
+    gh["GITHUB_EVENT_PATH"] = ""
+    key = "j" * 40
+    assert action("plan", gh, quickstart, state=pg_url, journal_key=key).returncode == 0
+    reviewed = outputs(gh)["plan-checksum"]
+    applied = action("apply", gh, quickstart, state=pg_url, journal_key=key, plan_checksum=reviewed)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert not (quickstart / ".accesscodes" / "state.db").exists()  # not the job's SQLite file
+    history = subprocess.run(
+        [sys.executable, "-m", "reconciler", "history", "-c", str(quickstart), "--state", pg_url],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "ACCESSCODES_JOURNAL_KEY": key},
+        check=True,
+    )
+    assert "apply  ok" in history.stdout and history.stdout.count(": create ok") == 3
+    assert pg_url.split("@")[0] not in applied.stdout + Path(gh["GITHUB_STEP_SUMMARY"]).read_text()

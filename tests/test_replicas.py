@@ -152,6 +152,8 @@ def test_a_webhook_that_reaches_another_replica_is_acted_on_by_the_owner(fleet: 
     a, b = (fleet.replica(interval="1h", args=("--events", "webhook")) for _ in range(2))
     wait_until(lambda: in_sync(fleet), timeout=60)
     wait_until(lambda: len(a.held() or ()) == len(b.held() or ()) == LOCKS / 2, timeout=30)
+    share = "holds 20 devices, 0 held by no replica"  # as of its last renewal
+    wait_until(lambda: a.readyz()[0] == 200 and share in a.readyz()[1], timeout=10)
     device = sorted(b.held() or ())[0]
     (code,) = fleet.fake.list_codes(device, managed=True)
     assert fleet.fake.post("access_codes/delete", {"access_code_id": code["access_code_id"]}).ok
@@ -193,7 +195,8 @@ def test_the_database_down_stops_writes_and_readiness_and_its_return_needs_no_re
             (a,) = [fleet.replica()]
             wait_until(lambda: in_sync(fleet) and a.ready() == 200, timeout=60)
             server.stop()
-            wait_until(lambda: a.ready() == 503, timeout=15)
+            wait_until(lambda: "the state database does not answer" in a.readyz()[1], timeout=20)
+            assert a.ready() == 503
             writes = a.writes()
             fleet.set_pins(1)
             time.sleep(5)

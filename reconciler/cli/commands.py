@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING
 from reconciler.core.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
+    from reconciler.apply.run import PlannedRun
     from reconciler.config.load import Config
+    from reconciler.planning.timeline import Timeline
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 
@@ -47,11 +49,12 @@ async def check_devices(config: Config) -> str:
 
 
 async def timeline_command(args: argparse.Namespace, config: Config) -> int:
-    """Read only the selected locks, plan, and print the plan as a timeline (never a PIN):
-    tables on a terminal, aligned plain columns elsewhere (`terminal.use_colour`)."""
+    """Read only the selected locks, plan, and show the plan as a timeline (never a PIN):
+    tables on a terminal, aligned plain columns elsewhere (`terminal.use_colour`), JSON, or a
+    picture (`--format html|svg|mermaid`); `-o FILE` writes it to a file instead."""
     from dataclasses import replace
 
-    from reconciler.apply.run import plan_run
+    from reconciler.apply.run import open_journal, plan_run
     from reconciler.cli import terminal
     from reconciler.cli.timeline_view import (
         render_timeline_json,
@@ -64,13 +67,20 @@ async def timeline_command(args: argparse.Namespace, config: Config) -> int:
     fixed_now: datetime | None = args.now
     config = replace(config, devices=select_devices(config.devices, args.device))
     provider = make_provider(config, clock=lambda: fixed_now or datetime.now(UTC))
+    journal = open_journal(config, create=False)  # as `plan`: drift is known from it
     try:
         with terminal.progress(len(config.devices), "Reading locks") as tick:
             planned = await plan_run(
-                config, provider, now=fixed_now or datetime.now(UTC), on_device_read=tick
+                config,
+                provider,
+                now=fixed_now or datetime.now(UTC),
+                journal=journal,
+                on_device_read=tick,
             )
     finally:
         await provider.aclose()
+        if journal is not None:
+            journal.close()
     capabilities = {key: live.device.capabilities for key, live in planned.live.items()}
     timeline = build_timeline(
         config.devices,
@@ -80,15 +90,46 @@ async def timeline_command(args: argparse.Namespace, config: Config) -> int:
         start=args.start,
         end=args.end,
     )
-    if args.format == "json":
-        sys.stdout.write(render_timeline_json(timeline))
+    if args.format in ("text", "json") and args.output is None:
+        if args.format == "json":
+            sys.stdout.write(render_timeline_json(timeline))
+        else:
+            terminal.write_either(
+                sys.stdout,
+                lambda: render_timeline_text(timeline),
+                lambda: timeline_renderables(timeline),
+            )
+        return EXIT_OK
+    text = _timeline_file(args.format, timeline, config, planned)
+    if args.output is None:
+        sys.stdout.write(text)
     else:
-        terminal.write_either(
-            sys.stdout,
-            lambda: render_timeline_text(timeline),
-            lambda: timeline_renderables(timeline),
-        )
+        args.output.write_text(text, encoding="utf-8")
+        print(f"Wrote {args.output} ({len(text.encode()):,} bytes).", file=sys.stderr)
     return EXIT_OK
+
+
+def _timeline_file(form: str, timeline: Timeline, config: Config, planned: PlannedRun) -> str:
+    """The timeline in `form` as a file holds it: plain text, JSON, or a picture whose names
+    are masked of every PIN the run knows (the config's and the people's and stays')."""
+    from reconciler.cli.timeline_view import (
+        render_timeline_json,
+        render_timeline_picture,
+        render_timeline_text,
+    )
+
+    if form == "json":
+        return render_timeline_json(timeline)
+    if form == "text":
+        return render_timeline_text(timeline)
+    pins = [c.code for d in config.devices for c in d.codes if c.code]
+    return render_timeline_picture(
+        timeline,
+        form,
+        places={name: place.doors for name, place in config.places.items()},
+        drift=planned.plan.drift,
+        pins=[*pins, *planned.keep_pins.values()],
+    )
 
 
 async def import_command(args: argparse.Namespace) -> int:

@@ -170,8 +170,8 @@ def _add_import(subparsers: Subparsers) -> None:
     )
 
 
-def _add_timeline_and_controller(subparsers: Subparsers) -> None:
-    """`timeline` and `controller`."""
+def _add_timeline(subparsers: Subparsers) -> None:
+    """`timeline`: text, JSON, or a picture (html, svg, mermaid), to stdout or `-o FILE`."""
     timeline = subparsers.add_parser(
         "timeline", help="per device, which codes are on the locks and active when"
     )
@@ -186,10 +186,23 @@ def _add_timeline_and_controller(subparsers: Subparsers) -> None:
         "--to", dest="end", type=_parse_now, help="end of the period (default: now + horizon)"
     )
     timeline.add_argument("--now", type=_parse_now, help="as if it were this time (ISO 8601)")
-    timeline.add_argument("--format", choices=("text", "json"), default="text")
+    timeline.add_argument(
+        "--format",
+        choices=("text", "json", "html", "svg", "mermaid"),
+        default="text",
+        help="html: one self-contained page with the picture; svg: the picture alone; "
+        "mermaid: a gantt chart for GitHub markdown (default: text)",
+    )
+    timeline.add_argument(
+        "-o", "--output", type=Path, metavar="FILE", help="write it to FILE instead of stdout"
+    )
 
+
+def _add_timeline_and_controller(subparsers: Subparsers) -> None:
+    """`timeline` and `controller`."""
+    _add_timeline(subparsers)
     controller = subparsers.add_parser(
-        "controller", help="reconcile continuously; /healthz, /readyz, /metrics"
+        "controller", help="reconcile continuously; a status page at /, /healthz, /readyz, /metrics"
     )
     _with_config(controller)
     controller.add_argument(
@@ -204,7 +217,8 @@ def _add_timeline_and_controller(subparsers: Subparsers) -> None:
         type=_address,
         default=None,
         metavar="HOST:PORT",
-        help="serve /healthz, /readyz and /metrics here (e.g. 127.0.0.1:9108)",
+        help="serve the status page at / and /healthz, /readyz, /metrics here (e.g. 9108 or "
+        ":9108: 127.0.0.1; beyond loopback / needs ACCESSCODES_STATUS_TOKEN)",
     )
     controller.add_argument(
         "--once", action="store_true", help="one run, then exit (0 if it succeeded)"
@@ -356,7 +370,10 @@ def _plan_or_apply(args: argparse.Namespace, config: Config) -> int:
 
 
 def _address(text: str) -> tuple[str, int]:
+    """HOST:PORT, `:PORT` or `PORT`; without a host, loopback (127.0.0.1)."""
     host, sep, port = text.rpartition(":")
+    if not sep and text.isdigit():
+        return "127.0.0.1", int(text)
     if not sep or not port.isdigit():
         raise argparse.ArgumentTypeError(f"expected HOST:PORT, not {text!r}")
     return host or "127.0.0.1", int(port)

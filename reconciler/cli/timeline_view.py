@@ -10,11 +10,12 @@ print one.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from reconciler.core.plan import Action
+from reconciler.core.plan import Action, Drift
 from reconciler.planning.timeline import (
     DeviceTimeline,
     Entry,
@@ -33,6 +34,32 @@ _ACTION_STYLES = {"create": "green", "update": "yellow", "delete": "red"}
 def render_timeline_json(timeline: Timeline) -> str:
     """`--format json`: `timeline_to_data`, indented."""
     return json.dumps(timeline_to_data(timeline), indent=2) + "\n"
+
+
+def render_timeline_picture(
+    timeline: Timeline,
+    form: str,
+    *,
+    places: Mapping[str, Sequence[str]],
+    drift: Sequence[Drift],
+    pins: Sequence[str],
+) -> str:
+    """`--format html|svg|mermaid`: the picture (`reconciler.views`), grouped by place, the
+    plan's drift on its bars, every name masked of `pins`."""
+    from reconciler.views.mermaid import render_mermaid
+    from reconciler.views.page import timeline_page
+    from reconciler.views.picture import make_picture
+    from reconciler.views.svg import render_svg
+
+    if form == "mermaid":
+        return render_mermaid(timeline, drift=drift, pins=pins)
+    picture = make_picture(timeline, places=places, drift=drift, pins=pins)
+    svg = render_svg(picture)
+    if form == "svg":
+        return svg + "\n"
+    return timeline_page(
+        timeline, picture, svg, drift=drift, pins=pins, generated=datetime.now(UTC)
+    )
 
 
 def render_timeline_text(timeline: Timeline) -> str:

@@ -1,7 +1,9 @@
-"""The controller's HTTP endpoints on `aiohttp.web`: /healthz, /readyz, /metrics, and
-`POST /webhooks/seam`, Seam's events (Svix-signed, checked with the `svix` library against
-`SEAM_WEBHOOK_SECRET`): a bad or missing signature, or a timestamp outside Svix's tolerance, is
-401 and does nothing; a body that is not an event 400; one over 1 MiB 413; a full inbox 429.
+"""The controller's HTTP endpoints on `aiohttp.web`: the read-only status page at `/`
+(`statuspage.py`: loopback clients only, or anyone with `ACCESSCODES_STATUS_TOKEN`), /healthz,
+/readyz, /metrics, and `POST /webhooks/seam`, Seam's events (Svix-signed, checked with the
+`svix` library against `SEAM_WEBHOOK_SECRET`): a bad or missing signature, or a timestamp
+outside Svix's tolerance, is 401 and does nothing; a body that is not an event 400; one over
+1 MiB 413; a full inbox 429.
 The handler only queues (`events.Inbox`) and answers at once; the controller's loop does the
 work. Without `SEAM_WEBHOOK_SECRET` the route answers 503: it never acts on unsigned events.
 
@@ -24,14 +26,22 @@ from aiohttp.typedefs import Handler
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from svix.webhooks import Webhook, WebhookVerificationError
 
+from reconciler.controller import statuspage
 from reconciler.controller.events import BadEvent, parse_event
 from reconciler.controller.loop import Controller
+from reconciler.core.errors import AccessCodesError
 
 CONTROLLER = web.AppKey("controller", Controller)
 WEBHOOK_SECRET = web.AppKey("webhook_secret", str)
+STATUS_TOKEN = web.AppKey("status_token", str)
 MAX_BODY = 1024 * 1024  # Seam's events are a few kB; anything this large is not one
 SHUTDOWN_TIMEOUT = 5.0  # seconds a request in flight may take to finish at SIGTERM
 NOT_READY = "not ready: the last reconcile failed or is too old\n"
+
+
+async def status(request: web.Request) -> web.Response:
+    """The status page (statuspage.py), for whoever may read it."""
+    return await statuspage.respond(request, request.app[CONTROLLER], request.app[STATUS_TOKEN])
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -40,10 +50,14 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """200 while the last run succeeded recently, else 503 (readiness)."""
-    if request.app[CONTROLLER].ready():
-        return web.Response(text="ready\n")
-    return web.Response(status=503, text=NOT_READY)
+    """200 while the last run succeeded recently, else 503 (readiness); a replica adds a line
+    on its share of the fleet (the devices it holds, those no replica holds, the oldest
+    reconcile) or says that the state database does not answer."""
+    controller = request.app[CONTROLLER]
+    replica = f"{controller.replica.readiness()}\n" if controller.replica is not None else ""
+    if controller.ready():
+        return web.Response(text=f"ready\n{replica}")
+    return web.Response(status=503, text=f"{NOT_READY}{replica}")
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -73,7 +87,10 @@ async def seam_webhook(request: web.Request) -> web.Response:
         return _refused(controller, 401, "bad_signature", "bad or missing signature\n")
     except (ValueError, BadEvent):  # signed, but not JSON (a ValueError) or not an event
         return _refused(controller, 400, "bad_body", "not a Seam event\n")
-    outcome = controller.inbox.offer(event)
+    try:
+        outcome = controller.inbox.offer(event)
+    except AccessCodesError:  # the shared queue's database is away: Seam delivers again
+        return _refused(controller, 503, "refused", "busy: the state database does not answer\n")
     controller.metrics.events.labels(outcome if outcome != "full" else "refused").inc()
     if outcome == "full":
         return web.Response(status=429, text="busy: try again\n", headers={"Retry-After": "5"})
@@ -103,6 +120,8 @@ def make_app(controller: Controller) -> web.Application:
     app = web.Application(middlewares=[plain_errors], client_max_size=MAX_BODY)
     app[CONTROLLER] = controller
     app[WEBHOOK_SECRET] = os.environ.get("SEAM_WEBHOOK_SECRET", "")
+    app[STATUS_TOKEN] = os.environ.get(statuspage.TOKEN_ENV, "")
+    app.router.add_get("/", status)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)

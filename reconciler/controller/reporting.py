@@ -4,12 +4,18 @@ they move, and the webhook notices for a person.
 Kept apart from the loop and from the run's steps so that every word leaving the process (an
 event, a notice) is made in one place, masked of PINs. A drift or a device status is logged at
 every run, but noticed (posted to the webhook) only when it is new.
+
+The reporter also keeps what the status page at `/` shows (controller/statuspage.py): the last
+full run's config and plan, the drift seen recently (each new finding, with when it was
+found: a drift the same run healed is still worth seeing) and the recent failed changes.
 """
 
 from __future__ import annotations
 
 import collections
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from reconciler.apply.applier import Outcome
@@ -17,7 +23,25 @@ from reconciler.apply.run import PlannedRun
 from reconciler.config.load import Config
 from reconciler.controller.metrics import Metrics
 from reconciler.controller.notices import Notices, mask_pins
-from reconciler.core.plan import Action, Plan
+from reconciler.core.plan import Action, Drift, Plan
+
+RECENT = 50  # drift findings and failed changes the status page keeps
+
+
+@dataclass(frozen=True)
+class FailedChange:
+    """A change that did not happen, as the status page lists it (message masked)."""
+
+    at: datetime
+    device: str
+    name: str
+    action: str
+    result: str
+    error: str
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 class Emit(Protocol):
@@ -65,16 +89,25 @@ class Reporter:
         notices: Notices,
         emit: Emit,
         pins: Callable[[], Iterable[str]],
+        clock: Callable[[], datetime] = _utcnow,
     ) -> None:
         self.metrics = metrics
         self.notices = notices
         self.emit = emit
         self.pins = pins
+        self.clock = clock
         self._known_drift: set[tuple[str, str, str]] = set()
+        self.last_config: Config | None = None
+        self.last_planned: PlannedRun | None = None
+        self.recent_drift: collections.deque[tuple[datetime, Drift]] = collections.deque(
+            maxlen=RECENT
+        )
+        self.failed: collections.deque[FailedChange] = collections.deque(maxlen=RECENT)
 
     def report(self, config: Config, planned: PlannedRun) -> None:
         """What a plan found: drift (noticed when new) and each lock's status (logged when it
-        changed), and the gauges that show them."""
+        changed), and the gauges that show them; the run is kept for the status page."""
+        self.last_config, self.last_planned = config, planned
         self.metrics.codes_managed.set(sum(len(d.codes) for d in planned.live.values()))
         for warning in planned.plan.warnings:  # a reservation feed not believed this time
             self.emit("source_warning", detail=warning)
@@ -93,6 +126,7 @@ class Reporter:
             key = (drift.device, drift.name, str(drift.kind))
             current.add(key)
             if key not in self._known_drift:
+                self.recent_drift.appendleft((plan.now, drift))
                 self.notice(
                     f"drift on {drift.device} / {drift.name}: {drift.kind} ({drift.detail})"
                 )
@@ -114,6 +148,16 @@ class Reporter:
             self.notice(
                 f"{change.action} of {change.device} / {change.name} {result}: "
                 f"{outcome.error_code or message}"
+            )
+            self.failed.appendleft(
+                FailedChange(
+                    self.clock(),
+                    change.device,
+                    change.name,
+                    str(change.action),
+                    result,
+                    outcome.error_code or message,
+                )
             )
         self.emit(
             "change",

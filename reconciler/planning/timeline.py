@@ -33,6 +33,29 @@ class State(StrEnum):
     BLOCKED = "blocked"  # the planner refuses it; it will not go on the lock as written
 
 
+class Kind(StrEnum):
+    """What sort of code an entry is, as a picture colours it: open-ended, one window (a stay
+    or any time-bound code), one occurrence of a schedule, offline, or one-time."""
+
+    ONGOING = "ongoing"
+    STAY = "stay"
+    RECURRING = "recurring"
+    OFFLINE = "offline"
+    ONE_TIME = "one_time"
+
+
+def code_kind(*, offline: bool, one_time_use: bool, recurring: bool, windowed: bool) -> Kind:
+    """The kind of a code from its values: one-time before offline (a one-time code is
+    offline too), then a schedule's occurrence, then any window."""
+    if one_time_use:
+        return Kind.ONE_TIME
+    if offline:
+        return Kind.OFFLINE
+    if recurring:
+        return Kind.RECURRING
+    return Kind.STAY if windowed else Kind.ONGOING
+
+
 @dataclass(frozen=True)
 class Entry:
     """One code (or one occurrence of a recurring code) on one device: when it is on the lock
@@ -49,6 +72,7 @@ class Entry:
     due_at: datetime | None = None
     reasons: tuple[str, ...] = ()
     source: str | None = None
+    kind: Kind = Kind.ONGOING
 
 
 @dataclass(frozen=True)
@@ -184,6 +208,12 @@ def _entries(
             change=str(Action.CREATE),
             due_at=due,
             source=str(target.source) if target.source else None,
+            kind=code_kind(
+                offline=spec.offline,
+                one_time_use=spec.one_time_use,
+                recurring=target.occurrence is not None,
+                windowed=spec.starts_at is not None or spec.ends_at is not None,
+            ),
         )
         out.append(((due, 1, spec.starts_at or now, entry.name), entry))
     return out
@@ -221,6 +251,12 @@ def _from_change(change: Change, target: Target | None, now: datetime) -> tuple[
         due_at=due_at,
         reasons=change.reasons if state in (State.BLOCKED, State.DUE) else (),
         source=str(change.source) if change.source else None,
+        kind=code_kind(
+            offline=bool(window and window.offline),
+            one_time_use=bool(window and window.one_time_use),
+            recurring=change.occurrence is not None,
+            windowed=starts is not None or ends is not None,
+        ),
     )
     return (sort_at, 0 if on_lock else 1, starts or now, change.name), entry
 
@@ -287,6 +323,7 @@ def _entry_data(entry: Entry) -> dict[str, Any]:
         "due_at": iso(entry.due_at),
         "reasons": list(entry.reasons),
         "source": entry.source,
+        "kind": str(entry.kind),
     }
 
 
