@@ -47,7 +47,10 @@ async def sharing(
     )
     controller.replica = replica
     inbox = SharedInbox(replica, listed=lambda: _listed(controller), on_event=controller.wake.set)
-    controller.inbox = inbox
+    early, controller.inbox = controller.inbox.take(), inbox
+    for event in early:  # a webhook taken in before the replica joined: to its owner too
+        with contextlib.suppress(AccessCodesError):
+            inbox.offer(event)
     controller.metrics.registry.register(ReplicaCollector(replica))
     controller.emit("replica_started", **replica.describe())
     await asyncio.to_thread(replica.start)
@@ -63,8 +66,12 @@ async def sharing(
 
 
 async def _check_queue(controller: Controller, inbox: SharedInbox) -> None:
+    """Every second: say the loop is alive (the keeper renews only then), and look for events
+    another replica queued for this one."""
+    assert controller.replica is not None
     while True:
         await asyncio.sleep(QUEUE_CHECK)
+        controller.replica.beat()
         try:
             if await asyncio.to_thread(inbox.refresh):
                 controller.wake.set()

@@ -9,7 +9,10 @@ a keeper thread that every third of the lease time
   the devices of a replica that died are taken once its leases expire, and a new replica
   gets its share as the others hand back what they hold beyond theirs (`lease_released`),
 - and on any database error holds nothing until the next tick that works (`lease_error`):
-  a replica that cannot reach the database cannot know it still owns anything.
+  a replica that cannot reach the database cannot know it still owns anything;
+- renews only while the process is healthy: its event loop beats (`beat()`, every second
+  from `fleet`); a loop that has not beaten for half a lease (wedged on a call that never
+  returns) lets every lease go (`replica_unhealthy`), so the others take its devices.
 The keeper runs in a thread of its own, so a busy event loop (planning a large fleet) never
 delays a renewal. What it learns reaches the loop through `on_gain` (run the new devices now)
 and the gauges of /metrics; `status()` is what /readyz says.
@@ -78,6 +81,7 @@ class Replica:
         self._thread: threading.Thread | None = None
         self._status = ReplicaStatus(self.replica_id, False, (), (), 0, None)
         self._told_unowned: tuple[str, ...] = ()
+        self._beat = time.monotonic()
 
     # -- the keeper ----------------------------------------------------------------------
 
@@ -139,7 +143,18 @@ class Replica:
             oldest_reconcile_age=status.oldest_reconcile_age,
         )
 
+    def beat(self) -> None:
+        """The event loop is alive (called from it every second)."""
+        self._beat = time.monotonic()
+
     def _rebalance(self, started: float) -> tuple[set[str], set[str], list[str]]:
+        if started - self._beat > self.lease / 2:
+            held = sorted(self.ownership.terms())
+            self.ownership.drop_all()
+            self.table.release(held)
+            self.emit("replica_unhealthy", replica=self.replica_id, devices=held)
+            self._status = self._read_status(sorted(set(self.wanted())), 1)
+            return set(), set(held), []
         wanted = sorted(set(self.wanted()))
         live = self.table.heartbeat()
         self.table.ensure(wanted)
