@@ -154,6 +154,8 @@ def test_a_webhook_that_reaches_another_replica_is_acted_on_by_the_owner(fleet: 
     wait_until(lambda: len(a.held() or ()) == len(b.held() or ()) == LOCKS / 2, timeout=30)
     share = "holds 20 devices, 0 held by no replica"  # as of its last renewal
     wait_until(lambda: a.readyz()[0] == 200 and share in a.readyz()[1], timeout=10)
+    with urllib.request.urlopen(f"http://127.0.0.1:{a.port}/", timeout=10) as page:
+        assert share in page.read().decode()  # the status page says which part it shows
     device = sorted(b.held() or ())[0]
     (code,) = fleet.fake.list_codes(device, managed=True)
     assert fleet.fake.post("access_codes/delete", {"access_code_id": code["access_code_id"]}).ok

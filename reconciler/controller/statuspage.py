@@ -144,6 +144,7 @@ async def gather(controller: Controller) -> Status:
         unlocks=store.unlocks,
         timeline_svg=svg,
         pins=pins,
+        replica=controller.replica.readiness() if controller.replica is not None else None,
     )
 
 

@@ -91,6 +91,7 @@ class Status:
     unlocks: Sequence[UnlockRow] = ()
     timeline_svg: str | None = None
     pins: Sequence[str] = field(default=(), repr=False)
+    replica: str | None = None  # on a shared state: this replica's share of the fleet
 
 
 def ago(moment: datetime | None, now: datetime) -> str:
@@ -131,6 +132,8 @@ def render_status(status: Status, *, refresh: int) -> str:
         f"({e(status.last_result)}) · page made {e(iso(status.now))}, "
         f"reloads every {refresh} s"
     )
+    if status.replica:
+        meta += f" · {e(status.replica)} (this page shows its locks only)"
     sections = [
         f'<header><h1>accesscodes controller</h1><p class="meta">{meta}</p></header><main>',
         _cards(status),
