@@ -46,16 +46,36 @@ def device(i: int) -> dict[str, Any]:
     }
 
 
-def server_fleet(locks: int, codes: int, *, extra: int = 0) -> dict[str, Any]:
-    """What `/_bench/reset` loads: devices and their codes."""
+def server_fleet(locks: int, codes: int, *, extra: int = 0, drift: float = 0.0) -> dict[str, Any]:
+    """What `/_bench/reset` loads: devices and their codes. With `drift`, that share of the
+    codes differs from the config: every other one is missing (a create), the rest carry
+    another PIN (an update)."""
     out: list[dict[str, Any]] = []
+    every = round(1 / drift) if drift else 0
     for i in range(locks):
         did = device_id(i)
         for j in range(codes):
-            out.append(access_code(did, f"ac_{i}_{j}", f"Person {j:03d}", PINS[j]))
+            k = i * codes + j
+            if every and k % every == 0:
+                if (k // every) % 2 == 0:
+                    continue  # missing on the lock
+                pin = PINS[(j + 500) % len(PINS)]  # changed behind our back
+            else:
+                pin = PINS[j]
+            out.append(access_code(did, f"ac_{i}_{j}", f"Person {j:03d}", pin))
         for k in range(extra):
             out.append(access_code(did, f"uac_{i}_{k}", f"Manual {k}", PINS[-1 - k], managed=False))
     return {"devices": [device(i) for i in range(locks)], "access_codes": out}
+
+
+def drifted(locks: int, codes: int, drift: float) -> tuple[int, int]:
+    """(creates, updates) a plan against `server_fleet(..., drift=drift)` must show."""
+    every = round(1 / drift) if drift else 0
+    if not every:
+        return 0, 0
+    hits = range(0, locks * codes, every)
+    creates = sum(1 for k in hits if (k // every) % 2 == 0)
+    return creates, len(hits) - creates
 
 
 def config_yaml(locks: int, codes: int, *, concurrency: int | None = None) -> str:

@@ -1,7 +1,12 @@
 """Benchmark plan and apply against the bench server, next to a scripted SDK loop.
 
-    python bench/run.py            # full: 100 / 1,000 / 10,000 locks x 10 codes, 0 and 100 ms
-    python bench/run.py --quick    # CI: 100 locks, shorter pacing window (< 1 minute)
+    python bench/run.py            # full: 100 / 1,000 / 10,000 locks x 10 codes, 0 and 100 ms,
+                                   # then end to end: 1,000 / 10,000 / 50,000 locks
+    python bench/run.py --quick    # CI: 100 locks, shorter pacing window, 200 end to end (< 1 min)
+
+The second table (`bench/e2e.py`) runs the installed `accesscodes plan --format json` as a
+subprocess, as a user does, next to the official SDK on 128 threads (`bench/peer.py`), and saves
+a profile of its largest run as `bench/profile-<locks>.txt`.
 
 Our side runs in-process in a child Python per scenario (`reconciler.apply.run.plan_run` /
 `apply_run`, config from `load_config`, provider from `make_provider` with SEAM_API_KEY and
@@ -32,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench import e2e  # noqa: E402
 from bench.fleet import device_id, server_fleet, write_config  # noqa: E402
 
 API_KEY = "seam_bench_key_0000"
@@ -296,6 +302,7 @@ def main() -> None:
         help="locks the SDK loop runs at 100 ms before scaling (0 = all)",
     )
     parser.add_argument("--json", default=None, help="where to write the JSON (bench/results.json)")
+    parser.add_argument("--e2e-sizes", default=None, help="lock counts of the end-to-end rows")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--config", help=argparse.SUPPRESS)
@@ -331,10 +338,19 @@ def main() -> None:
             print(fmt(rows[-1]), flush=True)
             rows.append(pacing_row(server, work, window))
             print(fmt(rows[-1]), flush=True)
+            print(flush=True)
+            ends = args.e2e_sizes or ("200" if args.quick else "1000,10000,50000")
+            rows += e2e.rows(
+                server,
+                work,
+                [int(s) for s in ends.split(",")],
+                peer_up_to=10000,
+                profile_dir=None if args.quick else ROOT / "bench",
+            )
     finally:
         server.close()
     for row in rows:
-        if row["scenario"] == "plan" and row["sdk_sampled_locks"] != row["locks"]:
+        if row["scenario"] == "plan" and row.get("sdk_sampled_locks") != row["locks"]:
             print(
                 f"note: sdk s for {row['locks']} locks at {row['latency_ms']:.0f} ms scaled "
                 f"from {row['sdk_sampled_locks']} locks"

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import math
 import random
@@ -33,17 +34,14 @@ from typing import Any
 from urllib.parse import parse_qs
 
 WRITE_LIMITS = {"access_codes/create": 10, "access_codes/update": 10, "access_codes/delete": 20}
-REASONS = {
-    200: "OK",
-    400: "Bad Request",
-    404: "Not Found",
-    429: "Too Many Requests",
-    503: "Service Unavailable",
-}
+LISTINGS = ("access_codes/list", "access_codes/unmanaged/list")
+REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 429: "Too Many Requests"}
+REASONS[503] = "Service Unavailable"
 
 
 class SeamState:
-    """The fleet and the counters; every route is a method on this object."""
+    """The fleet and the counters; every route is a method on this object. Listings are
+    encoded once until a write (the server shares the bench's two cores with the client)."""
 
     def __init__(self) -> None:
         self.devices: dict[str, dict[str, Any]] = {}
@@ -59,6 +57,7 @@ class SeamState:
         self.reset_counters()
         self._next_id = 0
         self.events: list[dict[str, Any]] = []
+        self._encoded: dict[tuple[str, str], bytes] = {}
 
     def reset_counters(self) -> None:
         self.calls: Counter[str] = Counter()
@@ -70,6 +69,7 @@ class SeamState:
 
     # --- admin -----------------------------------------------------------------------------
     def load(self, fleet: dict[str, Any]) -> None:
+        self._encoded = {}
         self.devices, self.order = {}, []
         self.managed, self.unmanaged, self.code_device = {}, {}, {}
         for device in fleet["devices"]:
@@ -83,6 +83,8 @@ class SeamState:
             table[code["device_id"]][code["access_code_id"]] = code
             self.code_device[code["access_code_id"]] = code["device_id"]
         self.reset_counters()
+        gc.collect()
+        gc.freeze()  # the fleet stays: the collector need not walk it again
 
     # --- limits ----------------------------------------------------------------------------
     def over_limit(self, route: str, body: dict[str, Any]) -> float | None:
@@ -111,7 +113,9 @@ class SeamState:
         return None
 
     # --- routes ----------------------------------------------------------------------------
-    def handle(self, route: str, body: dict[str, Any]) -> tuple[int, dict[str, Any], float | None]:
+    def handle(
+        self, route: str, body: dict[str, Any]
+    ) -> tuple[int, dict[str, Any] | bytes, float | None]:
         self.calls[route] += 1
         if route.startswith("_bench/"):
             return 200, self.admin(route[7:], body), None
@@ -124,15 +128,32 @@ class SeamState:
         if method is None:
             return 404, error("not_found", f"no route {route}"), None
         try:
+            if route in LISTINGS:
+                return 200, self.listing(route, str(body["device_id"])), None
+            if route in WRITE_LIMITS:
+                self._encoded.clear()  # rare in a bench; a write invalidates every listing
             return 200, {**method(body), "ok": True}, None
         except KeyError as exc:
             return 404, error("not_found", f"not found: {exc}"), None
 
+    def listing(self, route: str, device_id: str) -> bytes:
+        """A device's listing, encoded once until the next write."""
+        if (route, device_id) not in self._encoded:
+            method = getattr(self, "r_" + route.replace("/", "_"))
+            body = {**method({"device_id": device_id}), "ok": True}
+            self._encoded[(route, device_id)] = json.dumps(body).encode()
+        return self._encoded[(route, device_id)]
+
     def admin(self, what: str, body: dict[str, Any]) -> dict[str, Any]:
         if what == "reset":
             self.load(body)
+        elif what == "generate":  # a fleet made here: 500,000 codes are too many to post
+            from bench.fleet import server_fleet
+
+            self.load(server_fleet(**body))
         elif what == "remove":  # a code deleted behind the client's back (with its event)
             self.r_access_codes_delete(body)
+            self._encoded.clear()
         elif what == "configure":
             for key in ("latency", "rate", "write_window", "error_rate"):
                 if key in body:
@@ -333,11 +354,11 @@ class HttpProtocol(asyncio.Protocol):
                 self.respond(status, payload, wait, close)
 
     def respond(
-        self, status: int, payload: dict[str, Any], wait: float | None, close: bool
+        self, status: int, payload: dict[str, Any] | bytes, wait: float | None, close: bool
     ) -> None:
         if self.transport is None or self.transport.is_closing():
             return
-        data = json.dumps(payload).encode()
+        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         extra = f"Retry-After: {max(1, math.ceil(wait))}\r\n" if wait is not None else ""
         head = (
             f"HTTP/1.1 {status} {REASONS.get(status, 'Error')}\r\n"

@@ -1,4 +1,5 @@
-"""`python bench/run.py --quick` runs end to end and prints its table (figures not asserted)."""
+"""`python bench/run.py --quick` runs end to end and prints its tables (figures not asserted):
+the in-process rows, then the installed CLI against the bench server next to the SDK's peer."""
 
 from __future__ import annotations
 
@@ -34,7 +35,8 @@ def test_quick_benchmark_prints_the_table(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    lines = done.stdout.splitlines()
+    in_process, end_to_end = done.stdout.split("\n\n", 1)
+    lines = in_process.splitlines()
     header = lines[0].split()
     for column in ("scenario", "locks", "wall", "calls", "expect", "429s", "5xx", "sdk", "x"):
         assert column in header
@@ -49,3 +51,13 @@ def test_quick_benchmark_prints_the_table(tmp_path: Path) -> None:
     locks, calls, expected, failures = int(flaky[1]), int(flaky[9]), int(flaky[10]), int(flaky[12])
     assert expected == 2 * locks + math.ceil(locks / 500)
     assert failures > 0 and calls == expected + failures
+
+    ends = end_to_end.splitlines()
+    assert ends[0].startswith("end to end (CLI)")
+    for column in ("wall", "cpu", "ms/call", "rss", "calls", "floor", "peer"):
+        assert column in ends[0]
+    rows = {line[:28].strip(): line[28:].split() for line in ends[1:] if line[:1].isalpha()}
+    for name in ("plan in sync", "sdk, 128 threads", "plan 5% drift"):
+        locks, calls, expected = int(rows[name][0]), int(rows[name][6]), int(rows[name][7])
+        assert calls == expected == 2 * locks + math.ceil(locks / 500), name
+    assert float(rows["plan in sync"][-1]) > 0  # x peer: the SDK's wall over ours

@@ -4,6 +4,10 @@ A lock whose codes cannot be read (it timed out, the provider refused that one c
 returned with `read_error` and no codes, so the planner blocks its changes with the reason
 while the other locks are planned; an empty listing is never mistaken for an empty lock. If
 the devices themselves cannot be listed, the provider is down: that fails the whole read.
+
+A fixed number of workers take the devices one after another (a 50,000-lock fleet is not
+50,000 waiting tasks), and each lock is handed to `on_device` as soon as it is read, so the
+caller can plan it while the rest are still on the way.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 
 from reconciler.core.errors import ProviderError, mask_digits
-from reconciler.core.models import DeviceId, LiveCode, LiveDevice
+from reconciler.core.models import Device, DeviceId, LiveCode, LiveDevice
 from reconciler.providers.base import Provider
 
 
@@ -22,32 +26,41 @@ async def read_live(
     *,
     concurrency: int,
     on_read: Callable[[], None] | None = None,
+    on_device: Callable[[LiveDevice], None] | None = None,
 ) -> dict[DeviceId, LiveDevice]:
     """Every listed device the provider knows, with its managed and unmanaged codes, or with
     why its codes could not be read. `on_read` is called once per device read (or failed to
-    read), for a progress bar."""
+    read), for a progress bar; `on_device` with each device as it is read.
+
+    `concurrency` devices are read at once, unless the provider says it takes more
+    (`devices_at_once`: the Seam client, whose own limit on requests in flight grows while
+    the API keeps up, then decides how many go out)."""
     devices = await provider.list_devices(list(dict.fromkeys(device_ids)))
-    gate = asyncio.Semaphore(concurrency)
+    workers = max(concurrency, getattr(provider, "devices_at_once", 0) or 0)
+    read: list[LiveDevice | None] = [None] * len(devices)
+    queue = iter(enumerate(devices))
 
-    async def one(device_id: DeviceId) -> list[LiveCode] | str:
-        async with gate:
-            try:
-                return await provider.list_codes(device_id)
-            except ProviderError as exc:
-                return mask_digits(str(exc) or type(exc).__name__)
-            finally:
-                if on_read is not None:
-                    on_read()
+    async def worker() -> None:
+        for index, device in queue:  # shared: each worker takes the next device
+            live = await _one(provider, device)
+            read[index] = live
+            if on_read is not None:
+                on_read()
+            if on_device is not None:
+                on_device(live)
 
-    listings = await asyncio.gather(*(one(d.device_id) for d in devices))
-    live = {}
-    for device, codes in zip(devices, listings, strict=True):
-        if isinstance(codes, str):
-            live[device.device_id] = LiveDevice(device=device, read_error=codes)
-            continue
-        live[device.device_id] = LiveDevice(
-            device=device,
-            codes=tuple(c for c in codes if c.is_managed),
-            unmanaged=tuple(c for c in codes if not c.is_managed),
-        )
-    return live
+    await asyncio.gather(*(worker() for _ in range(min(workers, len(devices)))))
+    return {live.device.device_id: live for live in read if live is not None}
+
+
+async def _one(provider: Provider, device: Device) -> LiveDevice:
+    """One device with its codes, or with why they could not be read."""
+    try:
+        codes: list[LiveCode] = await provider.list_codes(device.device_id)
+    except ProviderError as exc:
+        return LiveDevice(device=device, read_error=mask_digits(str(exc) or type(exc).__name__))
+    return LiveDevice(
+        device=device,
+        codes=tuple(c for c in codes if c.is_managed),
+        unmanaged=tuple(c for c in codes if not c.is_managed),
+    )

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -138,16 +137,18 @@ async def _plan_with_key(
 def _show_plan(args: argparse.Namespace, plan: Plan, key: bytes | None) -> int:
     """`plan`: print it, and with `--out` save it masked and sealed."""
     from reconciler.apply.review import sealed
-    from reconciler.cli.render import RENDERERS, plan_lines
+    from reconciler.cli.render import RENDERERS, dumps_indented, plan_lines, write_json
 
     if args.out:
         assert key is not None  # sealing_key always gives one
         masked = sealed(plan.to_data(show_codes=False), key)
-        args.out.write_text(json.dumps(masked, indent=2) + "\n", encoding="utf-8")
-    data = plan.to_data(show_codes=args.show_codes)
-    if args.format == "text":
-        terminal.write_lines(sys.stdout, plan_lines(data))
+        args.out.write_text(dumps_indented(masked) + "\n", encoding="utf-8")
+    if args.format == "json":  # written as it is made: the text of render_json, never all held
+        write_json(plan, sys.stdout, show_codes=args.show_codes)
+    elif args.format == "text":
+        terminal.write_lines(sys.stdout, plan_lines(plan.to_data(show_codes=args.show_codes)))
     else:
+        data = plan.to_data(show_codes=args.show_codes)
         sys.stdout.write(RENDERERS[args.format](data))
     if args.detailed_exitcode and plan.has_changes:
         return EXIT_CHANGES

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from sys import intern
 from typing import Any
 
 import yaml
@@ -145,6 +146,25 @@ class Builder:
         self.problems: list[Problem] = []
         self.variables = Variables(env, declared, self.problems)
         self.anchors = Anchors()
+        self._plain: dict[str, Any] = {}  # a plain scalar's tag, by its text
+
+    def _scalar(self, event: yaml.ScalarEvent) -> Any:
+        """`typed_scalar`, with the tag of a plain scalar found once per text: a fleet's keys
+        (`name`, `code`, `device_id`) are the same few words 100,000 times over. Short texts
+        are kept once each (`sys.intern`): a person's name and PIN on a thousand doors, and
+        the same name listed by the provider, are one string, not two thousand."""
+        text = event.value
+        if event.tag is None and not event.implicit[0]:
+            return intern(text) if len(text) <= 64 else text  # quoted: always a string
+        if event.tag is None and len(text) <= 64:
+            tag = self._plain.get(text)
+            if tag is None:
+                tag = self.loader.resolve(yaml.ScalarNode, text, event.implicit)
+                if len(self._plain) < 4096:
+                    self._plain[text] = tag
+            if tag == _STR_TAG:
+                return intern(text)
+        return typed_scalar(self.loader, event)
 
     def build(self) -> Any:
         """The document's data: one YAML document, or None for an empty file."""
@@ -165,12 +185,15 @@ class Builder:
             )
         return data
 
-    def _at(self, event: yaml.Event) -> Position:
-        mark = event.start_mark
+    def _at(self, mark: yaml.Mark) -> Position:
+        """A parser mark as a position. Marks are kept until a position is stored or a problem
+        needs one: most values of a large fleet need neither."""
         return Position(self.document.file, mark.line + 1, mark.column + 1)
 
-    def _problem(self, where: Position, path: PathKey, message: str) -> Problem:
-        return Problem(where.file, where.line, where.column, format_path(path), message)
+    def _problem(self, mark: yaml.Mark, path: PathKey, message: str) -> Problem:
+        return Problem(
+            self.document.file, mark.line + 1, mark.column + 1, format_path(path), message
+        )
 
     def value(
         self, path: PathKey | None, judge: PathKey | None = None, *, key: bool = False
@@ -180,7 +203,7 @@ class Builder:
         place: PathKey = path or ()
         judge = place if judge is None else judge
         event = self.loader.get_event()
-        here = self._at(event)
+        here = event.start_mark
         if isinstance(event, yaml.AliasEvent):
             return self.alias(event, path, judge, here, key=key)
         secrets = self.variables.secret_paths
@@ -197,7 +220,7 @@ class Builder:
         path: PathKey | None,
         place: PathKey,
         judge: PathKey,
-        here: Position,
+        here: yaml.Mark,
         *,
         key: bool,
     ) -> Any:
@@ -206,20 +229,20 @@ class Builder:
         values = self.document.values
         if isinstance(event, yaml.ScalarEvent):
             if path is not None and (self.document.complete or len(path) <= 2):
-                values[path] = here
-            value = typed_scalar(self.loader, event)
+                values[path] = self._at(here)
+            value = self._scalar(event)
             if isinstance(value, str) and "$" in value:
-                value = self.variables.expand(value, judge, here, key=key)
+                value = self.variables.expand(value, judge, self._at(here), key=key)
             return value
         if isinstance(event, yaml.MappingStartEvent):
             expect_tag(event, _MAP_TAGS, "a mapping")
             if path is not None:
-                values[path] = here
+                values[path] = self._at(here)
             return self.mapping(place, judge, key=key)
         if isinstance(event, yaml.SequenceStartEvent):
             expect_tag(event, _SEQ_TAGS, "a list")
             if path is not None:
-                values[path] = here
+                values[path] = self._at(here)
             return self.sequence(place, judge, key=key)
         raise yaml.composer.ComposerError(  # pragma: no cover - the parser yields only these
             None, None, f"unexpected {type(event).__name__}", event.start_mark
@@ -230,14 +253,14 @@ class Builder:
         event: yaml.AliasEvent,
         path: PathKey | None,
         judge: PathKey,
-        here: Position,
+        here: yaml.Mark,
         *,
         key: bool,
     ) -> Any:
         """`*name`: the anchored value, unless it would carry a secret out of a secret field."""
         value, secrets = self.anchors.recall(event)
         if path is not None and (self.document.complete or isinstance(value, dict | list)):
-            self.document.values[path] = here
+            self.document.values[path] = self._at(here)
         for inner in secrets:
             target = (*judge, *inner)
             if key or not is_secret_field(target):
@@ -255,11 +278,11 @@ class Builder:
         """A mapping's entries (duplicate keys are problems), merge keys filled in last; a
         top-level `variables:` list declares its names for the rest of the file."""
         result: dict[Any, Any] = {}
-        seen: dict[Any, Position] = {}
+        seen: dict[Any, yaml.Mark] = {}
         merged: list[dict[Any, Any]] = []
         document = self.document
         while not self.loader.check_event(yaml.MappingEndEvent):
-            here = self._at(self.loader.peek_event())
+            here = self.loader.peek_event().start_mark
             name = self.value(None, judge, key=True)
             if name is _MERGE:
                 merged.extend(self.merge_sources(judge, key=key))
@@ -270,7 +293,7 @@ class Builder:
             child = (*path, name)
             value = self.value(child, child if judge is path else (*judge, name), key=key)
             if document.complete or len(path) < 2 or isinstance(value, dict | list):
-                document.keys[child] = here
+                document.keys[child] = self._at(here)
             result[name] = value
             if name == "variables" and not judge and not key and isinstance(value, list):
                 self.variables.declare(value)
@@ -283,10 +306,10 @@ class Builder:
     def _entry_key(
         self,
         name: Any,
-        here: Position,
+        here: yaml.Mark,
         path: PathKey,
         judge: PathKey,
-        seen: dict[Any, Position],
+        seen: dict[Any, yaml.Mark],
         *,
         key: bool,
     ) -> str | int | None:
@@ -300,7 +323,7 @@ class Builder:
         if not isinstance(name, str | int):
             name = str(name)
         if name in seen:
-            message = f"key given twice (first at line {seen[name].line})"
+            message = f"key given twice (first at line {seen[name].line + 1})"
             self.problems.append(self._problem(here, (*path, name), message))
             self.value(None, (*judge, name), key=key)
             return None

@@ -65,19 +65,35 @@ def _plan(
     changes: list[Change] = []
     drift: list[Drift] = []
     for device in desired:
-        live_device = live.get(device.device_id)
-        if live_device is None:
-            changes.extend(_device_not_found(device))
-            continue
-        if live_device.read_error is not None:
-            changes.extend(_unreadable(device, live_device, now=now, settings=settings))
-            continue
-        device_changes, device_drift = _plan_device(
-            device, live_device, now=now, settings=settings, last_written=last_written
+        device_changes, device_drift = plan_device(
+            device,
+            live.get(device.device_id),
+            now=now,
+            settings=settings,
+            last_written=last_written,
         )
         changes.extend(device_changes)
         drift.extend(device_drift)
     return Plan(now=now, changes=tuple(changes), drift=tuple(drift))
+
+
+def plan_device(
+    device: DesiredDevice,
+    live_device: LiveDevice | None,
+    *,
+    now: datetime,
+    settings: Settings,
+    last_written: LastWritten | None = None,
+) -> tuple[list[Change], list[Drift]]:
+    """One listed device's changes and drift, as `plan` makes them for each in turn (None: the
+    provider does not know the device). A device depends on no other, so a large fleet can
+    plan each lock as soon as it is read (`apply.run.plan_run`) and put the parts together in
+    config order: the same plan."""
+    if live_device is None:
+        return _device_not_found(device), []
+    if live_device.read_error is not None:
+        return _unreadable(device, live_device, now=now, settings=settings), []
+    return _plan_device(device, live_device, now=now, settings=settings, last_written=last_written)
 
 
 def _device_not_found(device: DesiredDevice) -> list[Change]:

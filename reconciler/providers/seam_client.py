@@ -10,6 +10,7 @@ jitter, honouring `Retry-After`, bounded in count and in time. Seam's error type
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import time
@@ -20,6 +21,11 @@ from typing import Any
 
 import httpx
 
+try:  # a fast JSON codec (a dependency; the standard library's json works the same, slower)
+    import orjson
+except ImportError:  # pragma: no cover
+    orjson = None  # type: ignore[assignment]
+
 from reconciler.core.errors import (
     InvalidInputError,
     NotFoundError,
@@ -28,9 +34,13 @@ from reconciler.core.errors import (
     TemporaryProviderError,
     mask_digits,
 )
-from reconciler.providers.pacing import RequestPacer
+from reconciler.providers.pacing import InFlightLimit, RequestPacer
 
 PUBLIC_ENDPOINT = "https://connect.getseam.com"
+# Requests in flight: twice the configured devices to start with (both listings of each);
+# from the default (32 devices) up, grown to this many while the API keeps up (`pacing`).
+DEFAULT_DEVICES = 32
+GROWN_IN_FLIGHT = 256
 _WRITES = ("/create", "/update", "/delete")
 _PROXY_VARIABLES = (
     "HTTPS_PROXY",
@@ -88,8 +98,15 @@ class SeamClient:
 
     Rate limits are shared by every caller of one client through its `RequestPacer` (writes
     ease in; after a 429 every request is paced: `reconciler.providers.pacing`). `calls` and
-    `throttled` count requests and 429s. The pool holds two connections per device
-    (`max_connections` devices at once, each with its two listings in flight).
+    `throttled` count requests and 429s. Requests in flight start at two per device
+    (`max_connections` devices at once, each with its two listings) and, from the default
+    of 32 devices up, grow to 256 while the API's latency holds (`InFlightLimit`, halved on a
+    429 or 5xx); a smaller `max_connections` is kept as it is.
+
+    On aiohttp's pool (the default) requests go to aiohttp's session directly, with JSON
+    encoded and parsed by orjson: httpx's request and response objects around each call cost
+    more CPU than the call itself on a large fleet (bench/, README "Performance"). An `http`
+    client passed in, or httpx's own transport, is used through httpx as before.
     """
 
     def __init__(
@@ -109,12 +126,13 @@ class SeamClient:
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
         self.rng = rng
-        limits = httpx.Limits(
-            max_connections=2 * max_connections, max_keepalive_connections=2 * max_connections
-        )
-        self._http = http or httpx.AsyncClient(
-            timeout=timeout, limits=limits, transport=http_transport(limits)
-        )
+        floor = 2 * max_connections
+        ceiling = max(floor, GROWN_IN_FLIGHT) if max_connections >= DEFAULT_DEVICES else floor
+        self.in_flight = InFlightLimit(floor, ceiling, clock)
+        limits = httpx.Limits(max_connections=ceiling, max_keepalive_connections=ceiling)
+        transport = None if http is not None else http_transport(limits)
+        self._http = http or httpx.AsyncClient(timeout=timeout, limits=limits, transport=transport)
+        self._direct = _Direct(transport, timeout) if transport is not None else None
         self._headers = {
             "Authorization": f"Bearer {api_key}",
             "Content-Type": "application/json",
@@ -170,8 +188,34 @@ class SeamClient:
     ) -> dict[str, Any]:
         url = f"{self.endpoint}/{route.lstrip('/')}"
         self.calls += 1
+        started = await self.in_flight.acquire()
+        overloaded = False  # a 429 (not a lock's own), a 5xx, a timeout: fewer in flight
         try:
+            status, retry_after, data = await self._send(route, url, body)
+            overloaded = (status == 429 and not device_limited) or status >= 500
+        except TemporaryProviderError as exc:
+            overloaded = exc.code == "timeout"
+            raise
+        finally:
+            self.in_flight.release(started, overloaded=overloaded)
+        if status == 429:
+            self.throttled += 1
+            if not device_limited:
+                self.pacer.throttled(_retry_after(retry_after))
+        parsed = _parse(route, status, retry_after, data)
+        self.pacer.succeeded()
+        return parsed
+
+    async def _send(
+        self, route: str, url: str, body: dict[str, Any]
+    ) -> tuple[int, str | None, bytes]:
+        """POST the body: (status, its Retry-After, the raw answer); transport errors leave
+        as our temporary errors (a timeout, or `connection_error` when Seam was not reached)."""
+        try:
+            if self._direct is not None:
+                return await self._direct.post(url, _dumps(body), self._headers)
             response = await self._http.post(url, json=body, headers=self._headers)
+            return response.status_code, response.headers.get("Retry-After"), response.content
         except httpx.TimeoutException as exc:
             if not _never_connected(exc):
                 raise TemporaryProviderError(f"Seam {route}: timed out", code="timeout") from exc
@@ -184,13 +228,6 @@ class SeamClient:
                 f"Seam {route}: cannot reach {self.endpoint} ({type(exc).__name__})",
                 code="connection_error",
             ) from exc
-        if response.status_code == 429:
-            self.throttled += 1
-            if not device_limited:
-                self.pacer.throttled(_retry_after(response))
-        data = _parse(route, response)
-        self.pacer.succeeded()
-        return data
 
     async def aclose(self) -> None:
         """Close the connection pool."""
@@ -205,25 +242,67 @@ def _never_connected(exc: httpx.TimeoutException) -> bool:
     return isinstance(cause, OSError) and not isinstance(cause, TimeoutError)
 
 
-def _parse(route: str, response: httpx.Response) -> dict[str, Any]:
+class _Direct:
+    """Requests straight to the aiohttp session under httpx's `AiohttpTransport`: the same
+    pool, TLS context and timeouts, without an httpx request and response around each call.
+    aiohttp's errors leave as the httpx errors that transport would raise (same causes)."""
+
+    def __init__(self, transport: httpx.AsyncBaseTransport, timeout: float) -> None:
+        import aiohttp
+        from httpx_aiohttp.transport import map_aiohttp_exceptions
+
+        self.mapped = map_aiohttp_exceptions
+        self.transport = transport
+        self.timeout = aiohttp.ClientTimeout(
+            sock_connect=timeout, sock_read=timeout, connect=timeout
+        )
+
+    async def post(
+        self, url: str, payload: bytes, headers: dict[str, str]
+    ) -> tuple[int, str | None, bytes]:
+        transport: Any = self.transport
+        with self.mapped():
+            if not hasattr(transport.client, "request"):  # made on first use, as httpx does
+                transport.client = transport.get_client()
+            async with transport.client.request(
+                "POST",
+                url,
+                data=payload,
+                headers=headers,
+                allow_redirects=False,
+                timeout=self.timeout,
+            ) as response:
+                return response.status, response.headers.get("Retry-After"), await response.read()
+
+
+def _dumps(body: dict[str, Any]) -> bytes:
+    if orjson is not None:
+        return orjson.dumps(body)
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _loads(data: bytes) -> Any:
     try:
-        data = response.json()
+        return orjson.loads(data) if orjson is not None else json.loads(data)
     except ValueError:
-        data = None
-    if response.is_success and isinstance(data, dict):
+        return None
+
+
+def _parse(route: str, status: int, retry_after: str | None, raw: bytes) -> dict[str, Any]:
+    data = _loads(raw) if raw else None
+    if 200 <= status < 300 and isinstance(data, dict):
         return data
     error = (data or {}).get("error") if isinstance(data, dict) else None
     kind = error.get("type") if isinstance(error, dict) else None
     message = mask_digits(str(error.get("message", ""))) if isinstance(error, dict) else ""
-    status = response.status_code
     text = f"Seam {route}: HTTP {status}" + (f": {message}" if message else "")
     if kind:
         text += f" ({kind})"
     if status == 429:
-        raise RateLimitedError(text, code=kind or "http_429", delay=_retry_after(response))
+        raise RateLimitedError(text, code=kind or "http_429", delay=_retry_after(retry_after))
     if status >= 500:
         raise TemporaryProviderError(
-            text, code=kind or f"http_{status}", delay=_retry_after(response)
+            text, code=kind or f"http_{status}", delay=_retry_after(retry_after)
         )
     if status == 404:
         raise NotFoundError(text, code=kind or "not_found")
@@ -234,13 +313,12 @@ def _parse(route: str, response: httpx.Response) -> dict[str, Any]:
             f"Seam refused the API key (HTTP {status}): check SEAM_API_KEY",
             code=kind or "unauthorized",
         )
-    if response.is_success:
+    if 200 <= status < 300:
         raise ProviderError(f"Seam {route}: the response is not JSON", code="bad_response")
     raise PermanentProviderError(text, code=kind or f"http_{status}")
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
+def _retry_after(value: str | None) -> float | None:
     if not value:
         return None
     try:

@@ -7,6 +7,7 @@ object, a code's status and issues, the create body) can be read and tested on i
 from __future__ import annotations
 
 from datetime import datetime
+from sys import intern
 from typing import Any
 
 from reconciler.core.models import (
@@ -134,25 +135,35 @@ def device_from_seam(raw: dict[str, Any]) -> Device:
     )
 
 
-def code_from_seam(raw: dict[str, Any], *, managed: bool) -> LiveCode:
-    """A Seam access_code object as our `LiveCode`."""
-    status = raw.get("status") or "unknown"
+_STATUSES = {str(status): status for status in CodeStatus}
+
+
+def code_from_seam(
+    raw: dict[str, Any], *, managed: bool, device_id: DeviceId | None = None
+) -> LiveCode:
+    """A Seam access_code object as our `LiveCode`. `device_id`: the device it was listed
+    for, when the caller checked it is the code's (one string for all of a lock's codes).
+    A fleet holds many codes of one name or PIN (a person on every door): each text is kept
+    once (`sys.intern`), so 100,000 codes do not hold 100,000 copies of ten names."""
+    listed = raw["device_id"]
+    name = raw.get("name")
+    pin = raw.get("code")
+    starts_at, ends_at = raw.get("starts_at"), raw.get("ends_at")
+    errors, warnings = raw.get("errors"), raw.get("warnings")
     return LiveCode(
         access_code_id=AccessCodeId(raw["access_code_id"]),
-        device_id=DeviceId(raw["device_id"]),
-        name=str(raw.get("name") or ""),
-        code=raw.get("code"),
-        starts_at=_time(raw.get("starts_at")),
-        ends_at=_time(raw.get("ends_at")),
-        status=CodeStatus(status)
-        if status in CodeStatus.__members__.values()
-        else CodeStatus.UNKNOWN,
+        device_id=device_id if device_id is not None and device_id == listed else listed,
+        name=intern(name) if type(name) is str else str(name or ""),
+        code=intern(pin) if type(pin) is str else pin,
+        starts_at=_time(starts_at) if starts_at else None,
+        ends_at=_time(ends_at) if ends_at else None,
+        status=_STATUSES.get(raw.get("status") or "unknown", CodeStatus.UNKNOWN),
         is_managed=managed,
         is_offline=bool(raw.get("is_offline_access_code")),
         is_one_time_use=bool(raw.get("is_one_time_use")),
         is_backup=bool(raw.get("is_backup")),
-        errors=_issues(raw.get("errors"), "error_code"),
-        warnings=_issues(raw.get("warnings"), "warning_code"),
+        errors=_issues(errors, "error_code") if errors else (),
+        warnings=_issues(warnings, "warning_code") if warnings else (),
     )
 
 
