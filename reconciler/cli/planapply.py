@@ -63,10 +63,10 @@ def limit_to_devices(config: Config, keys: Sequence[str]) -> Config:
     """With `--device KEY` (repeatable), only those devices are read, planned and applied,
     like Terraform's `-target`: to revoke one door in a hurry, or get past one blocked lock.
     An unknown key is an error listing the known ones."""
-    from reconciler.planning.timeline import select_devices
-
     if not keys:
         return config
+    from reconciler.planning.timeline import select_devices
+
     devices = select_devices(config.devices, keys)
     print(
         f"Note: the plan is limited to {', '.join(d.key for d in devices)} (--device); "

@@ -15,11 +15,14 @@ import hmac
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reconciler.core.errors import UsageError
 from reconciler.state.journal import Journal, load_key
 from reconciler.state.lock import apply_lock
-from reconciler.state.postgres import PostgresDatabase, display_dsn, is_postgres_url
+
+if TYPE_CHECKING:
+    from reconciler.state.postgres import PostgresDatabase
 
 STATE_ENV = "ACCESSCODES_STATE"
 KEY_CHECK = "journal_key_check"
@@ -29,7 +32,7 @@ def check_state_url(url: str | None) -> str | None:
     """The `--state` value, refused at once when it is neither empty nor a PostgreSQL URL."""
     if not url:
         return None
-    if not is_postgres_url(url):
+    if not url.startswith(("postgresql://", "postgres://")):
         raise UsageError(
             f"--state / {STATE_ENV} takes a postgresql://... URL (the default, without it, is "
             "the SQLite file in .accesscodes/), not "
@@ -43,6 +46,8 @@ def open_state(url: str | None, sqlite_path: Path, *, create: bool) -> Journal |
     does not exist and `create` is false: a plan never creates it)."""
     if check_state_url(url):
         assert url is not None
+        from reconciler.state.postgres import PostgresDatabase  # psycopg: only when used
+
         database = PostgresDatabase(url)
         key = load_key(sqlite_path.parent / "journal.key")
         _check_key(database, key, url)
@@ -60,6 +65,8 @@ def _check_key(database: PostgresDatabase, key: bytes, url: str) -> None:
     )
     rows = database.execute("SELECT value FROM state_meta WHERE name = ?", (KEY_CHECK,))
     if not rows or not hmac.compare_digest(rows[0][0], mark):
+        from reconciler.state.postgres import display_dsn
+
         raise UsageError(
             f"the journal key here is not the one the state database {display_dsn(url)} was "
             "written with: give every machine and replica the same ACCESSCODES_JOURNAL_KEY. "
