@@ -24,6 +24,7 @@ from reconciler.planning.timeline import (
     Timeline,
     timeline_to_data,
 )
+from reconciler.views.labels import local, window
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -93,7 +94,7 @@ def _row(entry: Entry, zone: ZoneInfo, now: datetime) -> tuple[str, str, str, st
         programmed = "-"
     else:
         programmed = _both(entry.programmed_from, zone)
-    return (entry.name, programmed, _window(entry, zone), _state(entry, zone, now))
+    return (entry.name, programmed, window(entry, zone), _state(entry, zone, now))
 
 
 def _state(entry: Entry, zone: ZoneInfo, now: datetime) -> str:
@@ -104,24 +105,10 @@ def _state(entry: Entry, zone: ZoneInfo, now: datetime) -> str:
     if entry.state is State.ONGOING:
         return "ongoing"
     assert entry.due_at is not None
-    when = "now" if entry.due_at <= now else _local(entry.due_at, zone)
+    when = "now" if entry.due_at <= now else local(entry.due_at, zone)
     if entry.change == str(Action.CREATE):
         return f"due {when}"
     return f"{entry.change} due {when} ({'; '.join(entry.reasons)})"
-
-
-def _window(entry: Entry, zone: ZoneInfo) -> str:
-    starts, ends = entry.starts_at, entry.ends_at
-    if starts is None and ends is None:
-        return "always"
-    if starts is None:
-        assert ends is not None
-        return f"until {_local(ends, zone)}"
-    if ends is None:
-        return f"from {_local(starts, zone)}"
-    first, last = starts.astimezone(zone), ends.astimezone(zone)
-    tail = last.strftime("%H:%M" if first.date() == last.date() else "%Y-%m-%d %H:%M")
-    return f"{_local(starts, zone)} → {tail}"
 
 
 def _describe_next(next_due: NextDue | None, *, with_device: bool) -> str:
@@ -131,15 +118,11 @@ def _describe_next(next_due: NextDue | None, *, with_device: bool) -> str:
     where = f"{next_due.device}: " if with_device else ""
     when = _both(next_due.at, zone)
     if with_device:  # devices may differ in zone: name it
-        when = f"{_local(next_due.at, zone)} {next_due.timezone} ({_utc(next_due.at)})"
+        when = f"{local(next_due.at, zone)} {next_due.timezone} ({_utc(next_due.at)})"
     what = f"{where}{next_due.action} {next_due.name}"
     if next_due.occurrence is not None:
-        what += f" (occurrence {_local(next_due.occurrence, zone)})"
+        what += f" (occurrence {local(next_due.occurrence, zone)})"
     return f"{when} {what}"
-
-
-def _local(moment: datetime, zone: ZoneInfo) -> str:
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
 
 def _utc(moment: datetime) -> str:
@@ -147,7 +130,7 @@ def _utc(moment: datetime) -> str:
 
 
 def _both(moment: datetime, zone: ZoneInfo) -> str:
-    return f"{_local(moment, zone)} ({_utc(moment)})"
+    return f"{local(moment, zone)} ({_utc(moment)})"
 
 
 def timeline_renderables(timeline: Timeline) -> list[RenderableType]:

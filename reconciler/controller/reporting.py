@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import collections
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -24,20 +23,9 @@ from reconciler.config.load import Config
 from reconciler.controller.metrics import Metrics
 from reconciler.controller.notices import Notices, mask_pins
 from reconciler.core.plan import Action, Drift, Plan
+from reconciler.views.status import FailedChange
 
 RECENT = 50  # drift findings and failed changes the status page keeps
-
-
-@dataclass(frozen=True)
-class FailedChange:
-    """A change that did not happen, as the status page lists it (message masked)."""
-
-    at: datetime
-    device: str
-    name: str
-    action: str
-    result: str
-    error: str
 
 
 def _utcnow() -> datetime:

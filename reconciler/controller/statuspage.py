@@ -27,7 +27,6 @@ from reconciler.views.page import CSP
 from reconciler.views.picture import make_picture
 from reconciler.views.status import (
     DueChange,
-    FailedChange,
     SourceStatus,
     Status,
     UnlockRow,
@@ -137,7 +136,7 @@ async def gather(controller: Controller) -> Status:
         doors=[(key, sync, health) for key, (sync, health) in metrics.devices.items()],
         drift=planned.plan.drift if planned else (),
         recent_drift=list(reporter.recent_drift),
-        failed=[FailedChange(**vars(f)) for f in reporter.failed],
+        failed=list(reporter.failed),
         backing_off=_backing_off(controller, config),
         due=_due(planned, config),
         sources=store.sources,
