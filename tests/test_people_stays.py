@@ -547,3 +547,28 @@ def test_a_stay_that_is_over_gets_no_pin(cli: CliRunner, tmp_path: Path) -> None
     out = apply(cli)
     assert "New PIN for Carol Jones" in out and "Bob Smith" not in out
     assert "Bob Smith" not in pins_on(tmp_path, "august_entrance")
+
+
+def test_the_cleaner_of_a_place_without_a_zone_comes_after_check_out_in_the_doors_zone(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    (tmp_path / "accesscodes.yaml").write_text(
+        """\
+version: 1
+provider: {kind: sim}
+devices:
+  flat: {device_id: august_flat, timezone: America/New_York}
+places:
+  flat: {doors: [flat], turnover: {name: Cleaner, max: 4h}}
+stays:
+  - {guest: Bob Smith, place: flat, check_in: 2026-12-03, check_out: 2026-12-06}
+""",
+        encoding="utf-8",
+    )
+    windows = {
+        c["name"]: (c["after"]["starts_at"], c["after"]["ends_at"])
+        for c in plan_json(cli)["changes"]
+    }
+    # Bob's code and the cleaner's window are both read in the door's zone (11:00 EST)
+    assert windows["Bob Smith"][1] == "2026-12-06T16:00:00Z"
+    assert windows["Cleaner"] == ("2026-12-06T16:00:00Z", "2026-12-06T20:00:00Z")

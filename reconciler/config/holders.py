@@ -182,7 +182,8 @@ def compile_holders(model: ConfigFile, merged: Locator) -> CompiledHolders:
         model.stays, places, [_source(merged, ("stays", i)) for i in range(len(model.stays))]
     )
     if not model.sources:  # else with the feeds' stays, once read (`reconciler.sources`)
-        stays = compile_stays(places, model.devices, written)
+        zones = {key: device.timezone for key, device in model.devices.items()}
+        stays = compile_stays(places, zones, written, model.settings.timezone)
         for door, door_codes in stays.codes.items():
             codes[door].extend(door_codes)
         holders.extend(h for h in stays.holders if h not in holders)

@@ -68,7 +68,10 @@ class Config:
         """The config with its reservation feeds' stays: they and the written stays are put
         on their doors together (one naming, one turnover), as if all had been written."""
         stays = compile_stays(
-            self.places, (d.key for d in self.devices), [*self.stays, *feed_stays]
+            self.places,
+            {d.key: d.timezone for d in self.devices},
+            [*self.stays, *feed_stays],
+            self.settings.timezone,
         )
         devices = tuple(
             replace(d, codes=(*d.codes, *stays.codes.get(d.key, ()))) for d in self.devices

@@ -89,11 +89,22 @@ def written_stays(
     return out
 
 
+def place_zone(place: PlaceConfig, door_zones: Mapping[str, str | None], default: str) -> str:
+    """The zone a place's times without an offset are read in: the place's, else its first
+    door's, else the config's; as the planner reads a stay's own code on that door."""
+    door_zone = next((door_zones[d] for d in place.doors if door_zones.get(d)), None)
+    return place.timezone or door_zone or default
+
+
 def compile_stays(
-    places: Mapping[str, PlaceConfig], devices: Iterable[str], stays: Sequence[StayInput]
+    places: Mapping[str, PlaceConfig],
+    door_zones: Mapping[str, str | None],
+    stays: Sequence[StayInput],
+    default_zone: str,
 ) -> CompiledStays:
-    """Each stay's code on each door of its place, and each place's turnover windows."""
-    known = set(devices)
+    """Each stay's code on each door of its place, and each place's turnover windows.
+    `door_zones`: the config's doors and their zones (None: the config's, `default_zone`)."""
+    known = set(door_zones)
     codes: dict[str, list[DesiredCode]] = defaultdict(list)
     holders: list[Holder] = []
     names = _code_names(places, stays)
@@ -128,7 +139,8 @@ def compile_stays(
                     config_path=stay.config_path,
                 )
             )
-    for door, code, holder in _turnovers(places, known, stays):
+    zones = {key: place_zone(place, door_zones, default_zone) for key, place in places.items()}
+    for door, code, holder in _turnovers(places, known, stays, zones):
         codes[door].append(code)
         if holder not in holders:
             holders.append(holder)
@@ -159,7 +171,10 @@ def _code_names(places: Mapping[str, PlaceConfig], stays: Sequence[StayInput]) -
 
 
 def _turnovers(
-    places: Mapping[str, PlaceConfig], known: set[str], stays: Sequence[StayInput]
+    places: Mapping[str, PlaceConfig],
+    known: set[str],
+    stays: Sequence[StayInput],
+    zones: Mapping[str, str],
 ) -> Iterable[tuple[str, DesiredCode, Holder]]:
     """The turnover person's windows at each place: from each check-out (with the late
     allowance) to the next check-in (with the early one), at most `turnover.max` long."""
@@ -171,7 +186,9 @@ def _turnovers(
         turnover = place.turnover
         if turnover is None or not by_place.get(key):
             continue
-        windows = _gaps(place, sorted(by_place[key], key=lambda s: _instant(s.starts_at, place)))
+        zone = _zone(zones[key])
+        ordered = sorted(by_place[key], key=lambda s: _instant(s.starts_at, zone))
+        windows = _gaps(place, ordered, zone)
         if not windows:
             continue
         holder = Holder(
@@ -192,30 +209,33 @@ def _turnovers(
             yield door, code, holder
 
 
-def _gaps(place: PlaceConfig, stays: Sequence[StayInput]) -> list[tuple[datetime, datetime]]:
+def _gaps(
+    place: PlaceConfig, stays: Sequence[StayInput], zone: ZoneInfo
+) -> list[tuple[datetime, datetime]]:
     assert place.turnover is not None
     longest = parse_duration(place.turnover.max)
     early, late = parse_duration(place.early_check_in), parse_duration(place.late_check_out)
     windows = []
     for index, stay in enumerate(stays):
-        start = _instant(stay.ends_at, place) + late
+        start = _instant(stay.ends_at, zone) + late
         end = start + longest
         if index + 1 < len(stays):
-            end = min(end, _instant(stays[index + 1].starts_at, place) - early)
+            end = min(end, _instant(stays[index + 1].starts_at, zone) - early)
         if end - start >= timedelta(minutes=15):
             windows.append((start, end))
     return windows
 
 
-def _instant(moment: datetime, place: PlaceConfig) -> datetime:
-    """A stay's time as an instant: naive times are the place's wall clock (UTC if none)."""
-    if moment.tzinfo is not None:
-        return moment
+def _instant(moment: datetime, zone: ZoneInfo) -> datetime:
+    """A stay's time as an instant: naive times are the wall clock of the place's zone."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
+
+
+def _zone(name: str) -> ZoneInfo:
     try:
-        zone = ZoneInfo(place.timezone or "UTC")
+        return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):  # reported as a config error with its line
-        zone = ZoneInfo("UTC")
-    return moment.replace(tzinfo=zone)
+        return ZoneInfo("UTC")
 
 
 def _day(moment: date) -> date:

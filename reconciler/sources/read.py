@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 from reconciler.config.load import Config
 from reconciler.config.schema import PlaceConfig, SourceConfig
-from reconciler.config.stays import StayInput
+from reconciler.config.stays import StayInput, place_zone
 from reconciler.core.errors import mask_url
 from reconciler.core.plan import iso
 from reconciler.core.settings import parse_duration
@@ -122,15 +122,15 @@ def _combine(
     answers: Sequence[Fetched | FeedUnavailable],
     now: datetime,
 ) -> FeedsRead:
+    zones = _place_zones(config)
     kept: dict[str, list[tuple[datetime, datetime]]] = {}
     for stay in config.stays:
-        place = config.places[stay.place]
-        kept.setdefault(stay.place, []).append(_span(stay, _place_zone(place, config)))
+        kept.setdefault(stay.place, []).append(_span(stay, zones[stay.place]))
     stays: list[StayInput] = []
     reports, cache, unread = [], [], {}
     for spec, answer in zip(config.sources, answers, strict=True):
         place = config.places[spec.place]
-        parse = partial(_parse, place=place, spec=spec, config=config, now=now)
+        parse = partial(_parse, place=place, spec=spec, zone=zones[spec.place], now=now)
         verdict = judge(
             spec.name,
             answer,
@@ -152,11 +152,11 @@ def _combine(
 
 
 def _parse(
-    body: bytes, *, place: PlaceConfig, spec: SourceConfig, config: Config, now: datetime
+    body: bytes, *, place: PlaceConfig, spec: SourceConfig, zone: str, now: datetime
 ) -> ParsedFeed:
     return parse_feed(
         body,
-        zone=ZoneInfo(_place_zone(place, config)),
+        zone=ZoneInfo(zone),
         check_in=time.fromisoformat(place.check_in),
         check_out=time.fromisoformat(place.check_out),
         closed_are_stays=spec.closed_are_stays,
@@ -164,12 +164,14 @@ def _parse(
     )
 
 
-def _place_zone(place: PlaceConfig, config: Config) -> str:
-    """The zone a feed's dates are read in: the place's, else its first door's (as written
-    stays are read), else the config's."""
-    zones = {d.key: d.timezone for d in config.devices}
-    door_zone = next((zones[d] for d in place.doors if zones.get(d)), None)
-    return place.timezone or door_zone or config.settings.timezone
+def _place_zones(config: Config) -> dict[str, str]:
+    """The zone each place's feed dates are read in, as its written stays are
+    (`config.stays.place_zone`)."""
+    doors = {d.key: d.timezone for d in config.devices}
+    return {
+        key: place_zone(place, doors, config.settings.timezone)
+        for key, place in config.places.items()
+    }
 
 
 def _stay(spec: SourceConfig, found: FeedStay) -> StayInput:
@@ -287,7 +289,8 @@ def accept_held_answer(
     if accepted is None or cached.body is None:
         return accepted
     place = config.places[spec.place]
-    parse = partial(_parse, place=place, spec=spec, config=config, now=now)
+    zone = _place_zones(config)[spec.place]
+    parse = partial(_parse, place=place, spec=spec, zone=zone, now=now)
     try:
         found = [_stay(spec, s) for s in parse(accepted.body or b"").stays]
         previous = [_stay(spec, s) for s in parse(cached.body).stays]
