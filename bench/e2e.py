@@ -21,11 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from bench.fleet import drifted, write_config
+from reconciler.providers.seam import DEVICES_PAGE
+from reconciler.providers.seam_client import GROWN_IN_FLIGHT
 
 ROOT = Path(__file__).resolve().parent.parent
 API_KEY = "seam_bench_key_0000"
-PAGE = 500
-IN_FLIGHT = 256
+PAGE = DEVICES_PAGE  # the client's own figures, so the floor follows the client
+IN_FLIGHT = GROWN_IN_FLIGHT
 PEER_THREADS = 128
 HEADER = (
     f"{'end to end (CLI)':<28}{'locks':>7}{'codes':>8}{'wall s':>8}{'cpu s':>8}{'ms/call':>8}"

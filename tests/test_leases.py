@@ -3,11 +3,16 @@ clock, and what a replica that is not healthy does with what it holds."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
 
+from reconciler.controller.fencing import FencedProvider
+from reconciler.controller.ownership import Ownership
 from reconciler.controller.replicas import Replica
+from reconciler.core.errors import LeaseLost
+from reconciler.core.models import AccessCodeId, DeviceId, LiveCode
 from reconciler.state.leases import LeaseTable
 from reconciler.state.postgres import PostgresDatabase
 
@@ -67,3 +72,53 @@ def test_a_replica_whose_loop_stopped_beating_lets_its_leases_go(pg_url: str) ->
     assert ("replica_unhealthy", {"replica": replica.replica_id, "devices": DEVICES}) in said
     other = LeaseTable(PostgresDatabase(pg_url), "other", 2.0)
     assert set(other.acquire(DEVICES, 6)) == set(DEVICES)  # handed back, not left to expire
+
+
+class _SlowLock:
+    """A provider whose write waits (as a write paced after a 429 does) until released."""
+
+    kind = "sim"
+
+    def __init__(self) -> None:
+        self.sent = False
+        self.go = asyncio.Event()
+
+    async def delete_code(self, code: object) -> None:
+        await self.go.wait()
+        self.sent = True
+
+
+class _Holder:
+    """A replica as the fence sees it: its ownership, and a database that vouches for it."""
+
+    def __init__(self, ownership: Ownership) -> None:
+        self.ownership = ownership
+
+    def check_write(self, device_id: str, term: int) -> bool:
+        return True
+
+
+def test_a_write_still_waiting_when_its_lease_runs_out_is_stopped_and_not_sent() -> None:
+    now = [0.0]
+    ownership = Ownership(clock=lambda: now[0])
+    ownership.hold({"lock_0": 1}, valid_until=0.3)
+    lock = _SlowLock()
+    fenced = FencedProvider(lock, _Holder(ownership))  # type: ignore[arg-type]
+    code = LiveCode(
+        access_code_id=AccessCodeId("c1"), device_id=DeviceId("lock_0"), name="Bob", code=None
+    )
+
+    async def scenario() -> None:
+        async def run_out() -> None:
+            await asyncio.sleep(0.1)
+            now[0] = 1.0  # the lease's time is over, and no renewal came
+            await asyncio.sleep(0.5)
+            lock.go.set()  # the pace would let it go now: too late
+
+        timer = asyncio.create_task(run_out())
+        with pytest.raises(LeaseLost, match="ran out while the write waited"):
+            await fenced.delete_code(code)
+        await timer
+
+    asyncio.run(scenario())
+    assert not lock.sent

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from reconciler.core.errors import (
     AccessCodesError,
     ActionPending,
+    LeaseLost,
     ProviderError,
     WriteOutcomeUnknown,
     mask_digits,
@@ -252,6 +253,8 @@ class _LockRun:
             outcome = await self._send(change, pins)
         except WriteOutcomeUnknown as exc:
             outcome = Outcome(change, OutcomeState.UNKNOWN, str(exc), exc.code)
+        except LeaseLost as exc:  # not this controller replica's lock any more: not sent
+            outcome = Outcome(change, OutcomeState.SKIPPED, str(exc), exc.code)
         except ProviderError as exc:
             outcome = Outcome(change, OutcomeState.FAILED, str(exc), exc.code)
         except AccessCodesError as exc:

@@ -33,7 +33,8 @@ def with_config(sub: argparse.ArgumentParser) -> None:
         default=None,
         help="where the journal, locks and caches live: postgresql://... shares them between "
         "machines and controller replicas (default: ACCESSCODES_STATE, else the SQLite file "
-        "in .accesscodes/)",
+        "in .accesscodes/); a password on the command line shows in `ps`: prefer "
+        "ACCESSCODES_STATE or ~/.pgpass",
     )
 
 

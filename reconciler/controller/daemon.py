@@ -73,6 +73,10 @@ async def run_controller(
     devices by leases of `lease` seconds."""
     check_events(events, listen)
     state = check_state_url(state or os.environ.get(STATE_ENV))
+    if lease < 1:
+        raise UsageError(
+            f"--lease is at least 1s (a replica renews every third of it), not {lease:g}s"
+        )
     controller = Controller(
         config_path, interval=interval, provider_factory=provider_factory, state=state
     )

@@ -27,7 +27,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from svix.webhooks import Webhook, WebhookVerificationError
 
 from reconciler.controller import statuspage
-from reconciler.controller.events import BadEvent, parse_event
+from reconciler.controller.events import BadEvent, offer, parse_event
 from reconciler.controller.loop import Controller
 from reconciler.core.errors import AccessCodesError
 
@@ -88,7 +88,7 @@ async def seam_webhook(request: web.Request) -> web.Response:
     except (ValueError, BadEvent):  # signed, but not JSON (a ValueError) or not an event
         return _refused(controller, 400, "bad_body", "not a Seam event\n")
     try:
-        outcome = controller.inbox.offer(event)
+        outcome = await offer(controller.inbox, event)
     except AccessCodesError:  # the shared queue's database is away: Seam delivers again
         return _refused(controller, 503, "refused", "busy: the state database does not answer\n")
     controller.metrics.events.labels(outcome if outcome != "full" else "refused").inc()

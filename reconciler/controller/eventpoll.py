@@ -84,15 +84,19 @@ class EventPoller:
         provider = await self.controller.providers.get(config)
         now = self.controller.clock()
         if not self._cursor_read:
-            self.cursor = _stored_cursor(config)
+            self.cursor = await asyncio.to_thread(_stored_cursor, config)
             self._cursor_read = True
         since = self.since(now)
         raw = await provider.list_events(since)
-        queued, newest, refused = self._offer(_parsed(raw, now))
+        events = _parsed(raw, now)
+        if getattr(self.controller.inbox, "blocking", False):  # the shared inbox: a database
+            queued, newest, refused = await asyncio.to_thread(self._offer, events)
+        else:
+            queued, newest, refused = self._offer(events)
         self._taken = {k: v for k, v in self._taken.items() if v >= since}
         if newest is not None and not refused and (self.cursor is None or newest > self.cursor):
             self.cursor = newest
-            _store_cursor(config, newest)
+            await asyncio.to_thread(_store_cursor, config, newest)
         return queued
 
     def since(self, now: datetime) -> datetime:

@@ -13,6 +13,7 @@ queues. An unlock (`lock.unlocked` with an `access_code_id`) is also kept as usa
 
 from __future__ import annotations
 
+import asyncio
 import collections
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -81,6 +82,14 @@ def event_time(value: Any) -> datetime | None:
     except ValueError:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+async def offer(inbox: Any, event: Event) -> str:
+    """Offer an event to the controller's inbox without holding up the event loop: the shared
+    inbox (a database call) in a thread, the process' own at once."""
+    if getattr(inbox, "blocking", False):
+        return str(await asyncio.to_thread(inbox.offer, event))
+    return str(inbox.offer(event))
 
 
 class Inbox:

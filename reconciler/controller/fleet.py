@@ -46,7 +46,11 @@ async def sharing(
         on_gain=lambda: loop.call_soon_threadsafe(controller.poke),
     )
     controller.replica = replica
-    inbox = SharedInbox(replica, listed=lambda: _listed(controller), on_event=controller.wake.set)
+    inbox = SharedInbox(
+        replica,
+        listed=lambda: _listed(controller),
+        on_event=lambda: loop.call_soon_threadsafe(controller.wake.set),  # offered in a thread
+    )
     early, controller.inbox = controller.inbox.take(), inbox
     for event in early:  # a webhook taken in before the replica joined: to its owner too
         with contextlib.suppress(AccessCodesError):
@@ -75,5 +79,5 @@ async def _check_queue(controller: Controller, inbox: SharedInbox) -> None:
         try:
             if await asyncio.to_thread(inbox.refresh):
                 controller.wake.set()
-        except AccessCodesError:
-            pass  # the database is away: the keeper says so, and the leases are dropped
+        except Exception:  # the database is away (the keeper says so), or worse: keep beating
+            pass

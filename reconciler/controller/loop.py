@@ -27,18 +27,18 @@ import asyncio
 import contextlib
 import json
 import random
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reconciler.apply.run import keep_pins, plan_run
 from reconciler.config.load import Config, load_config
 from reconciler.controller.backoff import LockBackoff
 from reconciler.controller.eventruns import DEBOUNCE, limited_to, record_unlocks, sort_events
 from reconciler.controller.events import Event, Inbox
-from reconciler.controller.fencing import FencedProvider
 from reconciler.controller.metrics import Metrics
 from reconciler.controller.notices import Notices
 from reconciler.controller.reconcile import (
@@ -55,14 +55,16 @@ from reconciler.controller.reconcile import (
     with_settled_pins,
     writing_lock,
 )
-from reconciler.controller.replicas import Replica
 from reconciler.controller.reporting import Reporter, known_pins
 from reconciler.controller.results import LOCK_RETRY, RunResults
-from reconciler.controller.sharedinbox import SharedInbox
 from reconciler.controller.usage import report_unused_stays
 from reconciler.core.models import DeviceId
 from reconciler.core.plan import iso
 from reconciler.providers.base import Provider
+
+if TYPE_CHECKING:  # psycopg comes with them: only a replica imports them
+    from reconciler.controller.replicas import Replica
+    from reconciler.controller.sharedinbox import SharedInbox
 
 __all__ = [
     "LOCK_RETRY",
@@ -81,7 +83,8 @@ def _utcnow() -> datetime:
 
 def print_event(record: dict[str, Any]) -> None:
     """One JSON line per event on stdout (no PINs ever reach a record)."""
-    print(json.dumps(record, default=str), flush=True)
+    sys.stdout.write(json.dumps(record, default=str) + "\n")  # one write: the lease keeper's
+    sys.stdout.flush()  # thread logs too, and lines must not interleave
 
 
 class Controller:
@@ -240,6 +243,8 @@ class Controller:
         devices it holds, and writes only under their leases (`fencing`)."""
         provider = await self.providers.get(config)
         if self.replica is not None:
+            from reconciler.controller.fencing import FencedProvider
+
             config = limited_to(config, map(DeviceId, self.replica.devices()))
             provider = FencedProvider(provider, self.replica)
             if not config.devices:

@@ -63,6 +63,13 @@ class Ownership:
                 del self._terms[device_id]
             return free
 
+    def time_left(self, device_id: str) -> float:
+        """Seconds this replica may still write to `device_id` (0: not at all)."""
+        with self._lock:
+            if device_id not in self._terms:
+                return 0.0
+            return max(0.0, self._valid_until - self.clock())
+
     @contextmanager
     def writing(self, device_id: str) -> Iterator[int]:
         """A write to `device_id` going out: the lease's term, or `LeaseLost` if it is not

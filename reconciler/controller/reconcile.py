@@ -123,7 +123,16 @@ async def apply_changes(
     report = await apply_run(config, provider, subset, journal=journal, clock=clock)
     if emit is not None:
         report_backups(report, emit)
-    return report
+    handed_over = [o for o in report.outcomes if o.error_code == "lease_lost"]
+    if handed_over and emit is not None:  # a lock another replica owns now: not a failure,
+        emit(  # no backoff, no notice; its owner's run sees where it stands
+            "not_sent",
+            reason="lease_lost",
+            devices=sorted({o.change.device for o in handed_over}),
+            changes=len(handed_over),
+        )
+    kept = tuple(o for o in report.outcomes if o.error_code != "lease_lost")
+    return replace(report, outcomes=kept)
 
 
 def report_backups(report: ApplyReport, emit: Emit) -> None:

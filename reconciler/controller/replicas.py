@@ -20,6 +20,7 @@ and the gauges of /metrics; `status()` is what /readyz says.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import random
@@ -82,6 +83,7 @@ class Replica:
         self._status = ReplicaStatus(self.replica_id, False, (), (), 0, None)
         self._told_unowned: tuple[str, ...] = ()
         self._beat = time.monotonic()
+        self._ensured: list[str] | None = None  # the devices given lease rows so far
 
     # -- the keeper ----------------------------------------------------------------------
 
@@ -107,23 +109,31 @@ class Replica:
             self.tick()
 
     def tick(self) -> None:
-        """Renew, rebalance and report once; never raises."""
+        """Renew, rebalance and report once; never raises (the keeper thread must go on)."""
         started = time.monotonic()
         try:
             gained, lost, released = self._rebalance(started)
         except Exception as exc:  # any database error counts as a lost lease
             lost = self.ownership.drop_all()
             self._status = ReplicaStatus(self.replica_id, False, (), (), 0, None)
-            self.emit("lease_error", replica=self.replica_id, error=_describe(exc))
-            if lost:
-                self.emit("lease_lost", replica=self.replica_id, devices=sorted(lost))
-            return
+            gained, released = set(), []
+            self._emit("lease_error", error=_describe(exc))
+        try:
+            self._tell(gained, lost, released)
+        except Exception as exc:  # a log line or a wake-up that failed: the leases stand
+            self._emit("lease_error", error=_describe(exc))
+
+    def _emit(self, event: str, **fields: Any) -> None:
+        with contextlib.suppress(Exception):  # stdout gone: nothing else to tell it with
+            self.emit(event, replica=self.replica_id, **fields)
+
+    def _tell(self, gained: set[str], lost: set[str], released: list[str]) -> None:
         if lost:
-            self.emit("lease_lost", replica=self.replica_id, devices=sorted(lost))
+            self._emit("lease_lost", devices=sorted(lost))
         if released:
-            self.emit("lease_released", replica=self.replica_id, devices=sorted(released))
+            self._emit("lease_released", devices=sorted(released))
         if gained:
-            self.emit("lease_gained", replica=self.replica_id, devices=sorted(gained))
+            self._emit("lease_gained", devices=sorted(gained))
             self.on_gain()
         if gained or lost or released or self._status.unowned != self._told_unowned:
             self._tell_status()
@@ -148,31 +158,39 @@ class Replica:
         self._beat = time.monotonic()
 
     def _rebalance(self, started: float) -> tuple[set[str], set[str], list[str]]:
-        if started - self._beat > self.lease / 2:
-            held = sorted(self.ownership.terms())
-            self.ownership.drop_all()
-            self.table.release(held)
-            self.emit("replica_unhealthy", replica=self.replica_id, devices=held)
-            self._status = self._read_status(sorted(set(self.wanted())), 1)
-            return set(), set(held), []
         wanted = sorted(set(self.wanted()))
+        if started - self._beat > self.lease / 2:
+            return self._let_go(wanted)
         live = self.table.heartbeat()
-        self.table.ensure(wanted)
-        held = {d: t for d, t in self.ownership.terms().items() if d in set(wanted)}
+        if wanted != self._ensured:
+            self.table.ensure(wanted)
+            self._ensured = wanted
+        listed, terms = set(wanted), self.ownership.terms()
+        held = {d: t for d, t in terms.items() if d in listed}
         kept = self.table.renew(held)
         share = math.ceil(len(wanted) / live) if wanted else 0
         taken = self.table.acquire(wanted, share - len(kept))
-        self.ownership.hold({**kept, **taken}, started + self.lease - self.margin)
+        unwanted = {d: t for d, t in terms.items() if d not in listed}  # gone from the config
+        self.ownership.hold({**kept, **taken, **unwanted}, started + self.lease - self.margin)
         gained, lost = set(taken), set(held) - set(kept)
         mine = list({**kept, **taken})
         random.shuffle(mine)  # which devices move is arbitrary: not always the same ones
-        surplus = mine[share:]
-        unwanted = sorted(set(self.ownership.terms()) - set(wanted))
-        released = self.ownership.give_up([*surplus, *unwanted])
+        released = self.ownership.give_up([*mine[share:], *unwanted])
         if released:
             self.table.release(released)
         self._status = self._read_status(wanted, live)
         return gained - set(released), lost, released
+
+    def _let_go(self, wanted: list[str]) -> tuple[set[str], set[str], list[str]]:
+        """The event loop has not beaten for half a lease: hand back every lease no write is
+        going out under (those expire on their own), and hold nothing."""
+        held = sorted(self.ownership.terms())
+        free = self.ownership.give_up(held)
+        self.ownership.drop_all()
+        self.table.release(free)
+        self._emit("replica_unhealthy", devices=held)
+        self._status = self._read_status(wanted, 1)
+        return set(), set(held), []
 
     def _read_status(self, wanted: list[str], live: int) -> ReplicaStatus:
         rows = self.table.overview(wanted)

@@ -26,7 +26,11 @@ TAKE = 1000  # rows taken at once
 
 
 class SharedInbox:
-    """Events queued in the state database for the replica that holds their device."""
+    """Events queued in the state database for the replica that holds their device. Its
+    calls wait on the database: callers on the event loop run them in a thread
+    (`events.offer`)."""
+
+    blocking = True
 
     def __init__(
         self,

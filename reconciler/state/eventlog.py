@@ -42,10 +42,20 @@ class EventLog:
         ids = list(dict.fromkeys(event_ids))
         if not ids:
             return set()
-        with self._db.transaction():
-            self._db.execute(
-                "DELETE FROM events_seen WHERE seen_at < ?", (iso(now - FORGET_AFTER),)
-            )
+        forget = ("DELETE FROM events_seen WHERE seen_at < ?", (iso(now - FORGET_AFTER),))
+        if self._db.dialect == "postgresql":  # replicas at once: the insert alone decides
+            self._db.execute(*forget)
+            return {
+                row[0]
+                for event_id in ids
+                for row in self._db.execute(
+                    "INSERT INTO events_seen (event_id, seen_at) VALUES (?, ?) "
+                    "ON CONFLICT DO NOTHING RETURNING event_id",
+                    (event_id, iso(now)),
+                )
+            }
+        with self._db.transaction():  # one process writes the SQLite file at a time
+            self._db.execute(*forget)
             placeholders = ",".join("?" * len(ids))
             seen = {
                 row[0]

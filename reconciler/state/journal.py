@@ -26,8 +26,6 @@ import hashlib
 import hmac
 import os
 import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -92,7 +90,6 @@ class Journal:
     """The state database of one config (default `.accesscodes/state.db` beside it)."""
 
     def __init__(self, path: Path, *, key: bytes | None = None) -> None:
-        self.path: Path | None = path
         database = open_sqlite(path)
         self._attach(database, key if key is not None else load_key(path.parent / "journal.key"))
 
@@ -100,7 +97,6 @@ class Journal:
     def on(cls, database: Database, key: bytes) -> Journal:
         """The journal kept in another engine (`state.store.open_state`: PostgreSQL)."""
         journal = cls.__new__(cls)
-        journal.path = None
         journal._attach(database, key)
         return journal
 
@@ -319,13 +315,3 @@ def _long_enough(key: bytes, source: str) -> bytes:
             f"{MIN_KEY_BYTES} (e.g. `openssl rand -hex 32`). Nothing was done with it."
         )
     return key
-
-
-@contextmanager
-def open_journal(path: Path) -> Iterator[Journal]:
-    """A journal closed on exit."""
-    journal = Journal(path)
-    try:
-        yield journal
-    finally:
-        journal.close()

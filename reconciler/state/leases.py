@@ -8,9 +8,9 @@ The way job queues on PostgreSQL share work, with every time on the database's c
   `FOR UPDATE SKIP LOCKED`, so two replicas never take the same row and never wait on each
   other. A holder renews only leases that have not expired; one that has is lost, even if no
   one took it yet (taking it again gives a new term).
-- `holds(device, term)`: the check before a write. It reads the row under `FOR SHARE`, so a
-  take-over waits for the check to end, and passes only while the lease has at least `margin`
-  left: a replica never starts a write its lease might not outlive.
+- `holds(device, term)`: the check before a write. It passes only while the row names this
+  replica with that term and the lease has at least `margin` left: a replica never starts a
+  write its lease might not outlive.
 No session-level advisory lock is used: every statement here runs on a pooled connection and
 commits on its own.
 """
@@ -111,12 +111,11 @@ class LeaseTable:
 
     def holds(self, device_id: str, term: int, margin: float) -> bool:
         """Whether this replica still holds the device under `term`, `margin` seconds ahead."""
-        with self.db.transaction():
-            rows = self.db.execute(
-                "SELECT 1 FROM device_leases WHERE device_id = ? AND holder = ? AND term = ? "
-                "AND expires_at > now() + ? * interval '1 second' FOR SHARE",
-                (device_id, self.replica_id, term, margin),
-            )
+        rows = self.db.execute(
+            "SELECT 1 FROM device_leases WHERE device_id = ? AND holder = ? AND term = ? "
+            "AND expires_at > now() + ? * interval '1 second'",
+            (device_id, self.replica_id, term, margin),
+        )
         return bool(rows)
 
     def reconciled(self, device_ids: Iterable[str]) -> None:
@@ -141,10 +140,3 @@ class LeaseTable:
             LeaseRow(d, h if left is not None else None, int(t), left, r)
             for d, h, t, left, r in rows
         ]
-
-    def live_replicas(self) -> list[str]:
-        """The replicas whose heartbeat has not expired."""
-        rows = self.db.execute(
-            "SELECT replica_id FROM replicas WHERE expires_at > now() ORDER BY replica_id"
-        )
-        return [row[0] for row in rows]

@@ -31,11 +31,6 @@ _pools: dict[str, ConnectionPool] = {}
 _pools_lock = threading.Lock()
 
 
-def is_postgres_url(url: str | None) -> bool:
-    """Whether a `--state` value names a PostgreSQL database."""
-    return bool(url) and str(url).startswith(("postgresql://", "postgres://"))
-
-
 def display_dsn(url: str) -> str:
     """The URL as logs and messages show it: user, host, port and database, no password."""
     try:
@@ -96,18 +91,12 @@ def _open_pool(url: str) -> ConnectionPool:
         pool.open(wait=True, timeout=CONNECT_TIMEOUT)
         with pool.connection() as connection:
             migrate(connection)
-    except (psycopg.Error, PoolTimeout) as exc:
+    except BaseException as exc:  # a newer schema too: no pool left behind, none cached
         pool.close()
-        raise unavailable(url, exc) from exc
+        if isinstance(exc, psycopg.Error | PoolTimeout):
+            raise unavailable(url, exc) from exc
+        raise
     return pool
-
-
-def close_pools() -> None:
-    """Close every pool of this process (tests; a process ending closes them anyway)."""
-    with _pools_lock:
-        for pool in _pools.values():
-            pool.close()
-        _pools.clear()
 
 
 class PostgresDatabase:

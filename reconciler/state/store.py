@@ -18,21 +18,27 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reconciler.core.errors import UsageError
+from reconciler.core.settings import STATE_ENV
 from reconciler.state.journal import Journal, load_key
 from reconciler.state.lock import apply_lock
 
 if TYPE_CHECKING:
     from reconciler.state.postgres import PostgresDatabase
 
-STATE_ENV = "ACCESSCODES_STATE"
 KEY_CHECK = "journal_key_check"
+_keys_checked: set[tuple[str, str]] = set()  # (url, check value): a process checks once
+
+
+def is_postgres_url(url: str | None) -> bool:
+    """Whether a `--state` value names a PostgreSQL database."""
+    return bool(url) and str(url).startswith(("postgresql://", "postgres://"))
 
 
 def check_state_url(url: str | None) -> str | None:
     """The `--state` value, refused at once when it is neither empty nor a PostgreSQL URL."""
     if not url:
         return None
-    if not url.startswith(("postgresql://", "postgres://")):
+    if not is_postgres_url(url):
         raise UsageError(
             f"--state / {STATE_ENV} takes a postgresql://... URL (the default, without it, is "
             "the SQLite file in .accesscodes/), not "
@@ -59,6 +65,8 @@ def open_state(url: str | None, sqlite_path: Path, *, create: bool) -> Journal |
 
 def _check_key(database: PostgresDatabase, key: bytes, url: str) -> None:
     mark = hmac.new(key, b"accesscodes journal key check", hashlib.sha256).hexdigest()
+    if (url, mark) in _keys_checked:
+        return
     database.execute(
         "INSERT INTO state_meta (name, value) VALUES (?, ?) ON CONFLICT DO NOTHING",
         (KEY_CHECK, mark),
@@ -72,6 +80,7 @@ def _check_key(database: PostgresDatabase, key: bytes, url: str) -> None:
             "written with: give every machine and replica the same ACCESSCODES_JOURNAL_KEY. "
             "Nothing was read or written."
         )
+    _keys_checked.add((url, mark))
 
 
 @contextmanager
