@@ -99,3 +99,17 @@ def test_the_clients_bounds(devices: int, floor: int, ceiling: int) -> None:
         assert (client.in_flight.floor, client.in_flight.ceiling) == (floor, ceiling)
     finally:
         asyncio.run(client.aclose())
+
+
+def test_a_refused_connection_is_no_latency_and_the_limit_still_grows_after_it() -> None:
+    clock = Clock()
+    limit = InFlightLimit(64, 256, clock)
+
+    async def refused() -> None:
+        started = await limit.acquire()
+        clock.now += 0.0005  # refused at once: no answer, and no measure of the API
+        limit.release(started, answered=False)
+
+    asyncio.run(refused())
+    answer_all(limit, clock, 0.1, 2)
+    assert limit.limit == 256

@@ -91,7 +91,8 @@ async def plan_run(
         )
         stored = journal.pins.load()
     planning = _PlanAsRead(config, now=now, last_written=last_written)
-    with _fewer_full_collections():
+    policy = config.policy
+    with _fewer_full_collections():  # the locks of people and stays are planned in it too
         live = await read_live(
             provider,
             device_ids,
@@ -99,18 +100,17 @@ async def plan_run(
             on_read=on_device_read,
             on_device=planning.read,
         )
-    policy = config.policy
-    pins = assign_pins(
-        fit_stay_names(planning.waiting(), live),
-        config.holders,
-        live,
-        stored=stored.pins,
-        rotations=stored.rotations,
-        weak=(lambda pin: is_weak(pin, policy)) if policy is not None else (lambda pin: False),
-        now=now,
-        timezone=config.settings.timezone,
-    )
-    result = planning.finish(pins.devices, live)
+        pins = assign_pins(
+            fit_stay_names(planning.waiting(), live),
+            config.holders,
+            live,
+            stored=stored.pins,
+            rotations=stored.rotations,
+            weak=(lambda pin: is_weak(pin, policy)) if policy is not None else (lambda _: False),
+            now=now,
+            timezone=config.settings.timezone,
+        )
+        result = planning.finish(pins.devices, live)
     if feeds is not None:
         result = _hold_unread(result, feeds.unread_doors)
         result = replace(result, warnings=(*result.warnings, *feeds.warnings))

@@ -149,14 +149,15 @@ class InFlightLimit:
             raise
         return self.clock()
 
-    def release(self, started: float, *, overloaded: bool = False) -> None:
+    def release(self, started: float, *, overloaded: bool = False, answered: bool = True) -> None:
         """A request is over: `overloaded` (a 429, a 5xx, a timeout) cuts the limit; an answer
         grows it while the latency holds and the limit was what held requests back (every
-        slot taken within the last two round trips)."""
+        slot taken within the last two round trips). A request with no answer (a refused
+        connection, a cancelled call) only frees its slot: its time is no latency."""
         self.in_flight -= 1
         if overloaded:
             self._cut()
-        else:
+        elif answered:
             self._answered(self.clock(), started)
         self._wake()
 
@@ -179,6 +180,7 @@ class InFlightLimit:
         if now - self._cut_at < CUT_EVERY:
             return
         self._cut_at = now
+        self._best = math.inf  # learnt again from the answers after the cut
         self.slow_start = False
         self.limit = max(float(self.floor), self.limit * CUT)
 

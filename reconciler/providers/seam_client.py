@@ -190,14 +190,16 @@ class SeamClient:
         self.calls += 1
         started = await self.in_flight.acquire()
         overloaded = False  # a 429 (not a lock's own), a 5xx, a timeout: fewer in flight
+        answered = False  # no answer, no latency to learn from
         try:
             status, retry_after, data = await self._send(route, url, body)
+            answered = True
             overloaded = (status == 429 and not device_limited) or status >= 500
         except TemporaryProviderError as exc:
             overloaded = exc.code == "timeout"
             raise
         finally:
-            self.in_flight.release(started, overloaded=overloaded)
+            self.in_flight.release(started, overloaded=overloaded, answered=answered)
         if status == 429:
             self.throttled += 1
             if not device_limited:
