@@ -119,3 +119,17 @@ def test_an_unreachable_database_is_named_without_its_password(
     assert result.code == 1
     assert "postgresql://ops@127.0.0.1:1/locks" in result.err and "s3cret" not in result.err
     assert not (quickstart / ".accesscodes" / "sim.json").exists()  # nothing was applied
+
+
+def test_a_feed_kept_for_its_last_good_copy_is_sealed_and_reads_back(
+    state: str | None, tmp_path: Path
+) -> None:
+    from reconciler.state.sourcecache import CachedFeed
+
+    body = b"BEGIN:VCALENDAR\nDESCRIPTION:Phone (last 4): 7391\nEND:VCALENDAR\n"
+    one, other = two_processes(state, tmp_path)
+    one.sources.save(CachedFeed(name="flat-airbnb", body=body, held_body=body + b" "))
+    back = other.sources.load()["flat-airbnb"]
+    assert (back.body, back.held_body) == (body, body + b" ")
+    raw = one.database.execute("SELECT body, held_body FROM source_cache")
+    assert b"7391" not in bytes(raw[0][0]) and b"7391" not in bytes(raw[0][1])

@@ -30,7 +30,7 @@ Times, the rules a lock's window follows:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -65,7 +65,7 @@ class FeedStay:
     uid: str
     reservation: str | None
     guest: str | None
-    phone_last4: str | None
+    phone_last4: str | None = field(repr=False)  # may become the guest's PIN
     starts_at: datetime
     ends_at: datetime
     all_day: bool

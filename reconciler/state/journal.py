@@ -104,7 +104,7 @@ class Journal:
         self._db = database
         self._key = key
         self.pins = PinStore(database, key)
-        self.sources = SourceCache(database)
+        self.sources = SourceCache(database, key)
         self.events = EventLog(database)
 
     @property

@@ -15,19 +15,13 @@ absent: the planner then takes the PIN from the locks, where it is still set.
 from __future__ import annotations
 
 import base64
-import hashlib
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 from reconciler.core.plan import iso
 from reconciler.state.database import Database
-
-_NONCE_BYTES = 12
+from reconciler.state.sealing import Sealer
 
 
 @dataclass(frozen=True)
@@ -43,8 +37,7 @@ class PinStore:
 
     def __init__(self, db: Database, journal_key: bytes) -> None:
         self._db = db
-        digest = hashlib.sha256(b"accesscodes pin store\0" + journal_key).digest()
-        self._aead = AESGCM(digest)
+        self._sealer = Sealer(journal_key, b"accesscodes pin store\0")
 
     def load(self) -> StoredPins:
         """Every PIN that decrypts, and the pending rotations."""
@@ -90,15 +83,11 @@ class PinStore:
             )
 
     def _seal(self, holder: str, pin: str) -> str:
-        nonce = os.urandom(_NONCE_BYTES)
-        sealed = self._aead.encrypt(nonce, pin.encode(), holder.encode())
-        return base64.b64encode(nonce + sealed).decode()
+        return base64.b64encode(self._sealer.seal(pin.encode(), holder)).decode()
 
     def _open(self, holder: str, text: str) -> str | None:
         try:
-            raw = base64.b64decode(text)
-            return self._aead.decrypt(
-                raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], holder.encode()
-            ).decode()
-        except (InvalidTag, ValueError):
+            pin = self._sealer.open(base64.b64decode(text), holder)
+        except ValueError:  # not base64: not a PIN of ours
             return None
+        return pin.decode() if pin is not None else None

@@ -6,19 +6,23 @@ kept here with its ETag and Last-Modified (for conditional requests), when it wa
 stays it had, and the answer being held back (`held_body`: a calendar that suddenly lost most
 of its stays, believed only once it gives the same answer for `confirm_drop_after`, or on
 `accesscodes sources accept`). `cancelled` lists the stays that left the feed, so their codes
-are taken off until their end has passed. Feed bodies hold guests' names: the database is 0600.
+are taken off until their end has passed. Feed bodies hold guests' names and may hold their
+phone digits (a PIN, with `code: phone_last4`): they are sealed under the journal key
+(`state.sealing`), so neither the file nor a shared database shows them.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from reconciler.core.plan import from_iso, iso
 from reconciler.state.database import Database
+from reconciler.state.sealing import Sealer
 
+SEALED = b"acs-sealed1:"  # before a body sealed under the journal key (older rows: plain)
 _COLUMNS = (
     "name",
     "body",
@@ -56,13 +60,14 @@ class CachedFeed:
 class SourceCache:
     """The `source_cache` table of the state database."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, journal_key: bytes) -> None:
         self._db = db
+        self._sealer = Sealer(journal_key, b"accesscodes feed cache\0")
 
     def load(self) -> dict[str, CachedFeed]:
         """Every source's cached state, by name."""
         rows = self._db.execute(f"SELECT {', '.join(_COLUMNS)} FROM source_cache")
-        return {row[0]: _feed(row) for row in rows}
+        return {row[0]: self._opened(_feed(row)) for row in rows}
 
     def save(self, feed: CachedFeed) -> None:
         """Replace one source's cached state."""
@@ -72,19 +77,35 @@ class SourceCache:
             + ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS[1:]),
             (
                 feed.name,
-                feed.body,
+                self._sealed(feed.body, feed.name),
                 feed.etag,
                 feed.last_modified,
                 iso(feed.good_at),
                 iso(feed.checked_at),
                 feed.error,
                 feed.stays,
-                feed.held_body,
+                self._sealed(feed.held_body, feed.name + "/held"),
                 iso(feed.held_since),
                 feed.held_reason,
                 json.dumps(list(feed.cancelled)),
             ),
         )
+
+    def _sealed(self, body: bytes | None, row: str) -> bytes | None:
+        return SEALED + self._sealer.seal(body, row) if body is not None else None
+
+    def _opened(self, feed: CachedFeed) -> CachedFeed:
+        """The bodies in the clear; a body kept before they were sealed is read as it is."""
+        return replace(
+            feed,
+            body=self._open(feed.body, feed.name),
+            held_body=self._open(feed.held_body, feed.name + "/held"),
+        )
+
+    def _open(self, body: bytes | None, row: str) -> bytes | None:
+        if body is None or not bytes(body).startswith(SEALED):
+            return bytes(body) if body is not None else None
+        return self._sealer.open(bytes(body)[len(SEALED) :], row)
 
 
 def _feed(row: tuple[Any, ...]) -> CachedFeed:
