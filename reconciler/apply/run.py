@@ -79,7 +79,7 @@ async def plan_run(
     still on the way; the locks of people and stays wait for the whole read, since one PIN
     for a holder is chosen from all of their doors (`assign_pins`). The parts are put
     together in config order: the plan is the one `planner.plan` makes of the whole fleet."""
-    feeds = await _read_feeds(config, journal, now)
+    feeds = await read_feeds(config, journal, now)
     if feeds is not None:
         config = config.with_feed_stays(feeds.stays)
     device_ids = [d.device_id for d in config.devices]
@@ -182,7 +182,7 @@ class _PlanAsRead:
         )
 
 
-async def _read_feeds(config: Config, journal: Journal | None, now: datetime) -> FeedsRead | None:
+async def read_feeds(config: Config, journal: Journal | None, now: datetime) -> FeedsRead | None:
     """The config's reservation feeds, read and judged; what was learnt is kept in the state
     store when there is one (a plan never creates it, but keeps its feeds' copies current)."""
     if not config.sources:

@@ -24,8 +24,7 @@ if TYPE_CHECKING:
 
 async def sources_command(args: argparse.Namespace, config: Config) -> int:
     """List the sources (read now), or accept one's held answer."""
-    from reconciler.apply.run import open_journal
-    from reconciler.sources.read import read_sources
+    from reconciler.apply.run import open_journal, read_feeds
 
     if not config.sources:
         print("No sources: the config has no `sources:`.")
@@ -34,14 +33,11 @@ async def sources_command(args: argparse.Namespace, config: Config) -> int:
         return _accept(config, args.name)
     journal = open_journal(config, create=False)
     try:
-        cached = journal.sources.load() if journal is not None else {}
-        feeds = await read_sources(config, cached, now=args.now or datetime.now(UTC))
-        if journal is not None:
-            for feed in feeds.cache:
-                journal.sources.save(feed)
+        feeds = await read_feeds(config, journal, args.now or datetime.now(UTC))
     finally:
         if journal is not None:
             journal.close()
+    assert feeds is not None  # the config has sources
     for report in feeds.reports:
         print("\n".join(describe(report)))
     return EXIT_OK

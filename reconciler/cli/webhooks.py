@@ -97,6 +97,7 @@ def describe(setup: WebhookSetup, *, show_secret: bool) -> list[str]:
 
 
 def mask_secret(secret: str) -> str:
-    """The secret's kind prefix (`whsec_`) and **** for the rest."""
-    prefix, sep, rest = secret.rpartition("_")
-    return f"{prefix}{sep}****" if sep and len(rest) >= 8 else "****"
+    """The secret's kind prefix (`whsec_`) and **** for the rest: the part after the first
+    underscore may hold underscores too, and none of it is shown."""
+    prefix, sep, rest = secret.partition("_")
+    return f"{prefix}{sep}****" if prefix == "whsec" and len(rest) >= 8 else "****"
