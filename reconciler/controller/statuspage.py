@@ -114,8 +114,8 @@ async def gather(controller: Controller) -> Status:
     pins = [*controller.known_pins(), *(planned.keep_pins.values() if planned else ())]
     store = await asyncio.to_thread(_read_store, config) if config else _Store([], None)
     svg = None
-    if config is not None and planned is not None:  # off the loop: a fleet's takes a moment
-        svg = await asyncio.to_thread(_picture, config, planned, pins)
+    if config is not None and planned is not None:
+        svg = await _drawn(config, planned, pins)
     errors = sorted(
         (s.labels["kind"], int(s.value))
         for family in metrics.reconcile_errors.collect()
@@ -166,6 +166,18 @@ def _due(planned: PlannedRun | None, config: Config | None) -> list[DueChange]:
         for c in deferred[:SHOWN_DUE]
         if c.due_at is not None
     ]
+
+
+_last_drawn: tuple[PlannedRun, str] | None = None  # the picture changes once per run
+
+
+async def _drawn(config: Config, planned: PlannedRun, pins: list[str]) -> str:
+    """The last run's picture: drawn once per run, off the loop (a fleet's takes a moment),
+    not again at every reload of every viewer."""
+    global _last_drawn
+    if _last_drawn is None or _last_drawn[0] is not planned:
+        _last_drawn = (planned, await asyncio.to_thread(_picture, config, planned, pins))
+    return _last_drawn[1]
 
 
 def _picture(config: Config, planned: PlannedRun, pins: list[str]) -> str:
