@@ -114,11 +114,6 @@ class Picture:
     grid: tuple[float, ...]  # the axis zone's midnights
     now_x: float | None
 
-    @property
-    def rows(self) -> list[Row]:
-        """Every door's row, top to bottom."""
-        return [row for group in self.groups for row in group.rows]
-
 
 def make_picture(
     timeline: Timeline,
