@@ -163,6 +163,17 @@ class Fleet:
         self.offset = offset
         self.config.write_text(self._text(offset))
 
+    def set_codeless(self) -> None:
+        """Write the config with its locks and no code on them (nothing to do yet)."""
+        text = self._text(self.offset)
+        self.config.write_text(
+            "\n".join(
+                "    codes: []" if line.startswith("    codes: [{") else line
+                for line in text.splitlines()
+            )
+            + "\n"
+        )
+
     def _text(self, offset: int) -> str:
         saved, self.offset = self.offset, offset
         try:

@@ -63,7 +63,10 @@ def once_each(fleet: Fleet, route: str) -> None:
 def test_two_replicas_reconcile_every_lock_once_and_one_takes_over_when_the_other_dies(
     fleet: Fleet,
 ) -> None:
+    fleet.set_codeless()  # nothing to do until both hold their share
     a, b = fleet.replica(), fleet.replica()
+    wait_until(lambda: len(a.held() or ()) == len(b.held() or ()) == LOCKS / 2, timeout=30)
+    fleet.set_pins(0)
     wait_until(lambda: in_sync(fleet), timeout=60)
     once_each(fleet, "/access_codes/create")
     assert a.writes() and b.writes()  # the work was split, not done by one
