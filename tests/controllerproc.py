@@ -54,11 +54,12 @@ class Running:
         )
         self.events: list[dict] = []
 
-    def wait_for(self, predicate, timeout: float = 15.0) -> dict:
-        """The first event, seen or still to come, that `predicate` accepts."""
+    def wait_for(self, predicate, timeout: float = 15.0, *, after: int = 0) -> dict:
+        """The first event, seen or still to come, that `predicate` accepts; `after`: only
+        among those printed after the first `after` events (`len(self.events)` at a step)."""
         assert self.proc.stdout is not None
         deadline = time.monotonic() + timeout
-        for event in self.events:
+        for event in self.events[after:]:
             if predicate(event):
                 return event
         while time.monotonic() < deadline:
