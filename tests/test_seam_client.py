@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,7 +19,8 @@ from reconciler.core.errors import (
     PermanentProviderError,
     TemporaryProviderError,
 )
-from reconciler.providers.seam_client import _PROXY_VARIABLES, RetryPolicy, SeamClient
+from reconciler.providers.seam_client import RetryPolicy, SeamClient
+from reconciler.providers.seam_http import _PROXY_VARIABLES
 
 
 class Scripted:
@@ -169,18 +173,42 @@ def test_an_answer_that_never_comes_is_a_timeout_not_a_refusal() -> None:
 def test_the_default_transport_is_aiohttps_pool(transport: str) -> None:
     client = SeamClient(api_key="k", endpoint="http://127.0.0.1:9")
     try:
-        pool = type(client._http._transport).__name__
-        assert pool == ("AiohttpTransport" if transport == "aiohttp" else "AsyncHTTPTransport")
+        sender = type(client._sender).__name__
+        assert sender == ("AiohttpSender" if transport == "aiohttp" else "HttpxSender")
     finally:
         asyncio.run(client.aclose())
 
 
 def test_a_proxy_in_the_environment_keeps_httpxs_transport(monkeypatch: pytest.MonkeyPatch) -> None:
-    """httpx honours HTTPS_PROXY; the aiohttp transport would bypass it without a word."""
+    """httpx honours HTTPS_PROXY; aiohttp's session (trust_env off) would bypass it."""
     monkeypatch.setenv("ACCESSCODES_HTTP_TRANSPORT", "aiohttp")
     monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:3128")
     client = SeamClient(api_key="k", endpoint="http://127.0.0.1:9")
     try:
-        assert type(client._http._transport).__name__ == "AsyncHTTPTransport"
+        assert type(client._sender.http._transport).__name__ == "AsyncHTTPTransport"
     finally:
         asyncio.run(client.aclose())
+
+
+def test_a_plan_on_aiohttp_never_loads_httpx() -> None:
+    """httpx and what it imports (click, rich's console, pygments) cost a plan's start-up
+    more CPU than a thousand requests: the default path reads the locks without it."""
+    program = (
+        "import asyncio, sys\n"
+        "from reconciler.providers.seam_client import SeamClient\n"
+        "async def main():\n"
+        "    client = SeamClient(api_key='k', endpoint='http://127.0.0.1:9')\n"
+        "    try:\n"
+        "        await client.call('devices/list', {}, retry=False)\n"
+        "    except Exception as exc:\n"
+        "        print(type(exc).__name__)\n"
+        "    await client.aclose()\n"
+        "asyncio.run(main())\n"
+        "print('httpx' in sys.modules)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in _PROXY_VARIABLES}
+    env.pop("ACCESSCODES_HTTP_TRANSPORT", None)
+    done = subprocess.run(
+        [sys.executable, "-c", program], env=env, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == ["TemporaryProviderError", "False"], done.stderr

@@ -26,11 +26,12 @@ async def read_live(
     *,
     concurrency: int,
     on_read: Callable[[], None] | None = None,
-    on_device: Callable[[LiveDevice], None] | None = None,
+    on_device: Callable[[LiveDevice], LiveDevice | None] | None = None,
 ) -> dict[DeviceId, LiveDevice]:
     """Every listed device the provider knows, with its managed and unmanaged codes, or with
     why its codes could not be read. `on_read` is called once per device read (or failed to
-    read), for a progress bar; `on_device` with each device as it is read.
+    read), for a progress bar; `on_device` with each device as it is read, and what it
+    returns is kept in its place (a caller done with a lock's codes keeps less; None: all).
 
     `concurrency` devices are read at once, unless the provider says it takes more
     (`devices_at_once`: the Seam client, whose own limit on requests in flight grows while
@@ -43,11 +44,10 @@ async def read_live(
     async def worker() -> None:
         for index, device in queue:  # shared: each worker takes the next device
             live = await _one(provider, device)
-            read[index] = live
             if on_read is not None:
                 on_read()
-            if on_device is not None:
-                on_device(live)
+            kept = on_device(live) if on_device is not None else None
+            read[index] = live if kept is None else kept
 
     await asyncio.gather(*(worker() for _ in range(min(workers, len(devices)))))
     return {live.device.device_id: live for live in read if live is not None}

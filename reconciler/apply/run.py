@@ -6,20 +6,17 @@ shown is what is done.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager as ContextManager
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from reconciler.apply.applier import ApplyReport, ConfirmWait, Outcome, apply_plan
-from reconciler.apply.backup import pull_backups
 from reconciler.apply.inventory import read_live
 from reconciler.config.load import Config
 from reconciler.config.policy import is_weak
+from reconciler.core.collector import fewer_collections
 from reconciler.core.models import DesiredDevice, DeviceId, LiveDevice
 from reconciler.core.plan import Action, Change, Drift, Plan
 from reconciler.planning.drift import LastWritten
@@ -32,6 +29,7 @@ from reconciler.state.pins import StoredPins
 from reconciler.state.store import open_state, state_lock
 
 if TYPE_CHECKING:
+    from reconciler.apply.applier import ApplyReport, ConfirmWait, Outcome
     from reconciler.sources.read import FeedsRead
 
 
@@ -71,9 +69,12 @@ async def plan_run(
     now: datetime,
     journal: Journal | None = None,
     on_device_read: Callable[[], None] | None = None,
+    keep_live: bool = True,
 ) -> PlannedRun:
     """Read the listed devices and plan them against the config; `on_device_read` is called
-    once per device read (the CLI's progress bar).
+    once per device read (the CLI's progress bar). Without `keep_live` (a plan that is only
+    shown) a lock's codes are let go once it is planned: `PlannedRun.live` then holds the
+    devices, and codes only for the locks of people and stays.
 
     Each lock is planned as soon as it is read (`_PlanAsRead`), while the rest of the fleet is
     still on the way; the locks of people and stays wait for the whole read, since one PIN
@@ -90,9 +91,9 @@ async def plan_run(
             journal.written(list(dict.fromkeys(device_ids))), journal.fingerprint
         )
         stored = journal.pins.load()
-    planning = _PlanAsRead(config, now=now, last_written=last_written)
+    planning = _PlanAsRead(config, now=now, last_written=last_written, keep_live=keep_live)
     policy = config.policy
-    with _fewer_full_collections():  # the locks of people and stays are planned in it too
+    with fewer_collections():  # the locks of people and stays are planned in it too
         live = await read_live(
             provider,
             device_ids,
@@ -118,28 +119,20 @@ async def plan_run(
     return PlannedRun(result, live, pins.keep, pins.generated, labels)
 
 
-@contextmanager
-def _fewer_full_collections() -> Iterator[None]:
-    """While a fleet is read and planned, the config is frozen for the garbage collector and
-    its full collections come a hundred times less often: each walks every object alive (the
-    config, the codes read, the plan so far: millions on a large fleet), and a 10,000-lock
-    plan spent 2.2 s of its CPU in them (young objects are still collected as usual)."""
-    thresholds = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(thresholds[0], thresholds[1], thresholds[2] * 100)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
-
-
 class _PlanAsRead:
     """The plan of each lock, made as its codes arrive (`read_live`'s `on_device`), in the
     config's order; a device with a person's or a stay's code waits for `finish`."""
 
-    def __init__(self, config: Config, *, now: datetime, last_written: LastWritten | None):
+    def __init__(
+        self,
+        config: Config,
+        *,
+        now: datetime,
+        last_written: LastWritten | None,
+        keep_live: bool = True,
+    ):
         self.devices = config.devices
+        self.keep_live = keep_live
         self.settings = config.settings
         self.now = now
         self.last_written = last_written
@@ -149,11 +142,16 @@ class _PlanAsRead:
             if all(code.holder is None for code in device.codes):
                 self.alone.setdefault(device.device_id, []).append(index)
 
-    def read(self, live: LiveDevice) -> None:
-        """Plan the devices that are this lock (names cut to its limit), unless they wait."""
-        for index in self.alone.get(live.device.device_id, ()):
+    def read(self, live: LiveDevice) -> LiveDevice | None:
+        """Plan the devices that are this lock (names cut to its limit), unless they wait;
+        what `read_live` keeps of the lock (without its codes, once planned, unless kept)."""
+        planned = self.alone.get(live.device.device_id, ())
+        for index in planned:
             (device,) = fit_stay_names((self.devices[index],), {live.device.device_id: live})
             self.parts[index] = self._plan(device, live)
+        if planned and not self.keep_live:
+            return LiveDevice(device=live.device, read_error=live.read_error)
+        return None
 
     def waiting(self) -> list[DesiredDevice]:
         """The devices not planned yet: those with holders' codes, and those not read."""
@@ -243,6 +241,9 @@ async def apply_run(
     error escaped, else `ok`: only a killed process leaves a run `running`. Last, a stay whose
     code failed to set near check-in gets a backup code (`apply.backup`, in `report.backups`).
     """
+    from reconciler.apply.applier import apply_plan  # (a plan alone never loads the applier)
+    from reconciler.apply.backup import pull_backups
+
     now = clock or (lambda: planned.plan.now)
     run_id = 0
     if journal is not None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reconciler import __version__
-from reconciler.cli import commands
+from reconciler.cli import commands, eventloop
 from reconciler.cli.commands import EXIT_ERROR, EXIT_OK
 from reconciler.cli.toolargs import add_tools as _add_tools
 from reconciler.cli.toolargs import parse_now as _parse_now
@@ -301,8 +301,6 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         print(json.dumps(config_json_schema(), indent=2))
         return EXIT_OK
-    from reconciler.config.load import load_config
-
     if args.command == "controller":
         from reconciler.controller.daemon import run_controller
 
@@ -318,7 +316,17 @@ def _dispatch(args: argparse.Namespace) -> int:
             )
         )
     if args.command == "import":
-        return asyncio.run(commands.import_command(args))
+        return eventloop.run(commands.import_command(args))
+    from reconciler.core.collector import fewer_collections
+
+    with fewer_collections():  # one run over a whole config and fleet, then the process ends
+        return _config_command(args)
+
+
+def _config_command(args: argparse.Namespace) -> int:
+    """The commands that read a config and act on it once."""
+    from reconciler.config.load import load_config
+
     config = load_config(args.config, state=getattr(args, "state", None))
     for warning in config.warnings:
         print(f"Warning: {warning}", file=sys.stderr)
@@ -329,15 +337,15 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "webhooks":
         from reconciler.cli.webhooks import webhooks_command
 
-        return asyncio.run(webhooks_command(config, args))
+        return eventloop.run(webhooks_command(config, args))
     if args.command == "sources":
         from reconciler.cli.sources_view import sources_command
 
-        return asyncio.run(sources_command(args, config))
+        return eventloop.run(sources_command(args, config))
     if args.command == "rotate":
         return commands.rotate_command(config, args.name)
     if args.command == "validate":
-        note = "" if args.skip_devices else asyncio.run(commands.check_devices(config))
+        note = "" if args.skip_devices else eventloop.run(commands.check_devices(config))
         devices = len(config.devices)
         codes = sum(len(d.codes) for d in config.devices)
         feeds = f", {len(config.sources)} sources read at plan time" if config.sources else ""
@@ -348,7 +356,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             print(note, file=sys.stderr)
         return EXIT_OK
     if args.command == "timeline":
-        return asyncio.run(commands.timeline_command(args, config))
+        return eventloop.run(commands.timeline_command(args, config))
     return _plan_or_apply(args, config)
 
 
@@ -361,12 +369,12 @@ def _plan_or_apply(args: argparse.Namespace, config: Config) -> int:
         planapply.refuse_now_on_real_locks(args, config)
     config = planapply.limit_to_devices(config, args.device)
     if args.command != "apply":
-        return asyncio.run(planapply.plan_or_apply(args, config))
+        return eventloop.run(planapply.plan_or_apply(args, config))
     from reconciler.apply.run import lock_state
 
     saved = planapply.read_sealed_plan(args, config)
     with lock_state(config, wait=args.lock_timeout):
-        return asyncio.run(planapply.plan_or_apply(args, config, saved=saved))
+        return eventloop.run(planapply.plan_or_apply(args, config, saved=saved))
 
 
 def _address(text: str) -> tuple[str, int]:

@@ -128,6 +128,7 @@ async def _plan_with_key(
             now=args.now or datetime.now(UTC),
             journal=journal,
             on_device_read=tick,
+            keep_live=args.command == "apply",  # (a plan that is only shown lets codes go)
         )
     state_dir = journal_path(config).parent
     key = sealing_key(state_dir) if args.command == "plan" and args.out else pin_key(state_dir)

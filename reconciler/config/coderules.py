@@ -9,8 +9,6 @@ from datetime import datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
-
 from reconciler.config.schema import ScheduleConfig
 from reconciler.config.yamlsource import PathKey, Position
 from reconciler.core.errors import Problem
@@ -64,6 +62,8 @@ def code_problems(code: CodeFields, at: PathKey, merged: Locator, zone: str) -> 
                 (*at, "schedule"), "a code has a schedule or a starts_at/ends_at window, not both"
             )
         cron = code.schedule.cron
+        from croniter import croniter  # (only a config with schedules needs it)
+
         if len(cron.split()) != 5 or not croniter.is_valid(cron):
             yield merged.problem(
                 (*at, "schedule", "cron"),

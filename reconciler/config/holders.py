@@ -13,7 +13,7 @@ its codes (and PIN), so the plan updates their windows in place.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +27,15 @@ from reconciler.core.models import DesiredCode, DeviceKey, Holder, SourceRef
 
 
 @dataclass(frozen=True)
+class Door:
+    """What people and stays need to know of a device key: its zone and the names of the
+    codes written under it (the devices are made one by one, `config.devices`)."""
+
+    timezone: str | None
+    code_names: frozenset[str]
+
+
+@dataclass(frozen=True)
 class CompiledHolders:
     """The codes people and stays put on each door (by device key), and who they are."""
 
@@ -36,29 +45,30 @@ class CompiledHolders:
 
 
 def holder_problems(
-    model: ConfigFile, merged: Locator, compiled: CompiledHolders
+    model: ConfigFile, merged: Locator, compiled: CompiledHolders, doors: Mapping[str, Door]
 ) -> Iterator[Problem]:
     """Every problem of `places:`, `people:`, `stays:` and `sources:`, each at its line:
     unknown places and doors, names given twice, windows out of order, a stay's dates, names
     that would be one code on a door (`compiled`: the codes they put on each door)."""
-    devices = model.devices
     for key, place in model.places.items():
         for index, door in enumerate(place.doors):
-            if door not in devices:
+            if door not in doors:
                 yield merged.problem(("places", key, "doors", index), _unknown_door(door))
         if place.timezone:
             yield from zone_problem(place.timezone, ("places", key, "timezone"), merged)
-    yield from _people_problems(model, merged)
+    yield from _people_problems(model, merged, doors)
     yield from _stay_problems(model, merged)
     yield from _source_problems(model, merged)
-    yield from _name_clashes(model, merged, compiled)
+    yield from _name_clashes(doors, merged, compiled)
 
 
 def _unknown_door(door: str) -> str:
     return f"unknown door '{door}': a door is a device key under devices:"
 
 
-def _people_problems(model: ConfigFile, merged: Locator) -> Iterator[Problem]:
+def _people_problems(
+    model: ConfigFile, merged: Locator, doors: Mapping[str, Door]
+) -> Iterator[Problem]:
     seen: dict[str, int] = {}
     zone = model.settings.timezone
     for index, person in enumerate(model.people):
@@ -73,7 +83,7 @@ def _people_problems(model: ConfigFile, merged: Locator) -> Iterator[Problem]:
             if place not in model.places:
                 yield merged.problem((*at, "places", pos), f"unknown place '{place}'")
         for pos, door in enumerate(person.doors):
-            if door not in model.devices:
+            if door not in doors:
                 yield merged.problem((*at, "doors", pos), _unknown_door(door))
         if not person.places and not person.doors:
             yield merged.problem(at, f"person '{person.name}' has no places: and no doors:")
@@ -131,13 +141,13 @@ def _comparable(moment: datetime) -> datetime:
 
 
 def _name_clashes(
-    model: ConfigFile, merged: Locator, compiled: CompiledHolders
+    doors: Mapping[str, Door], merged: Locator, compiled: CompiledHolders
 ) -> Iterator[Problem]:
     """A person's or guest's name written as a code of one of their doors, or two people
     with one name on a door: a door knows a code by its name, so they would be one code."""
     for door, codes in compiled.codes.items():
-        device = model.devices.get(door)
-        own = {c.name for c in device.codes} if device else set()
+        known = doors.get(door)
+        own = known.code_names if known else frozenset()
         names = Counter(c.name for c in codes)
         for code in codes:
             if code.config_path is None or "[" not in code.config_path:
@@ -161,7 +171,9 @@ def _path_of(config_path: str) -> tuple[str, int]:
     return section, int(rest.rstrip("]"))
 
 
-def compile_holders(model: ConfigFile, merged: Locator) -> CompiledHolders:
+def compile_holders(
+    model: ConfigFile, merged: Locator, doors: Mapping[str, Door]
+) -> CompiledHolders:
     """Each person's and stay's codes, per door in config order, with their holders."""
     codes: dict[str, list[DesiredCode]] = defaultdict(list)
     holders: list[Holder] = []
@@ -175,14 +187,14 @@ def compile_holders(model: ConfigFile, merged: Locator) -> CompiledHolders:
             source=_source(merged, ("people", index)),
         )
         holders.append(holder)
-        for door in _person_doors(model, person):
+        for door in _person_doors(model, person, doors):
             codes[door].append(_person_code(person, door, holder, f"people[{index}]"))
     places = model.places
     written = written_stays(
         model.stays, places, [_source(merged, ("stays", i)) for i in range(len(model.stays))]
     )
     if not model.sources:  # else with the feeds' stays, once read (`reconciler.sources`)
-        zones = {key: device.timezone for key, device in model.devices.items()}
+        zones = {key: door.timezone for key, door in doors.items()}
         stays = compile_stays(places, zones, written, model.settings.timezone)
         for door, door_codes in stays.codes.items():
             codes[door].extend(door_codes)
@@ -190,9 +202,9 @@ def compile_holders(model: ConfigFile, merged: Locator) -> CompiledHolders:
     return CompiledHolders(dict(codes), tuple(holders), tuple(written))
 
 
-def _person_doors(model: ConfigFile, person: PersonConfig) -> list[str]:
-    doors = [d for p in person.places if p in model.places for d in model.places[p].doors]
-    return [d for d in dict.fromkeys([*doors, *person.doors]) if d in model.devices]
+def _person_doors(model: ConfigFile, person: PersonConfig, doors: Mapping[str, Door]) -> list[str]:
+    named = [d for p in person.places if p in model.places for d in model.places[p].doors]
+    return [d for d in dict.fromkeys([*named, *person.doors]) if d in doors]
 
 
 def _person_code(person: PersonConfig, door: str, holder: Holder, path: str) -> DesiredCode:

@@ -1,7 +1,8 @@
 """Read a config file or directory into validated desired state, listing every problem found.
 
 The pipeline: YAML with positions and `${VAR}` (`yamlsource`, by the rules of `configtrust`)
-→ merge files → pydantic models (strict, like the schema; on a refusal, JSON Schema's
+→ merge files → pydantic models, the devices one by one (`config.devices`; strict, like the
+schema; on a refusal, the whole config at once and JSON Schema's
 `iter_errors` lists all problems at once with clearer messages, `configmessages`) → rules the
 schema cannot state, `provider.endpoint`'s host among them. Each problem is reported as
 `FILE:LINE:COL: path.to.field: message`. Messages never quote a PIN or a secret.
@@ -9,7 +10,6 @@ schema cannot state, `provider.endpoint`'s host among them. Each problem is repo
 
 from __future__ import annotations
 
-import gc
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -18,8 +18,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from reconciler.config.coderules import code_problems, zone_problem
-from reconciler.config.holders import CompiledHolders, compile_holders, holder_problems
+from reconciler.config.coderules import zone_problem
+from reconciler.config.devices import NotOneByOne, own_devices
+from reconciler.config.holders import CompiledHolders, Door, compile_holders, holder_problems
 from reconciler.config.policy import Policy, load_policy
 from reconciler.config.policy import check as check_policy
 from reconciler.config.schema import ConfigFile, PlaceConfig, ProviderConfig, SourceConfig
@@ -34,14 +35,13 @@ from reconciler.config.yamlsource import (
     format_path,
     load_documents,
 )
+from reconciler.core.collector import fewer_collections
 from reconciler.core.errors import ConfigError, Problem
 from reconciler.core.models import (
-    DesiredCode,
     DesiredDevice,
     DeviceId,
     DeviceKey,
     Holder,
-    SourceRef,
 )
 from reconciler.core.settings import STATE_ENV, Settings, parse_duration
 
@@ -137,14 +137,8 @@ def load_config(
 ) -> Config:
     """Read and validate a config; raise `ConfigError` with every problem if it is not usable.
     `state`: the `--state` URL, else `ACCESSCODES_STATE`, else the SQLite file."""
-    thresholds = gc.get_threshold()
-    # A config of 100,000 codes is a million objects, all kept: the collector's full passes
-    # over them (0.5 s of its 3 s) come a hundred times less often while it is read.
-    gc.set_threshold(thresholds[0], thresholds[1], thresholds[2] * 100)
-    try:
+    with fewer_collections():  # a config of 100,000 codes is a million objects, all kept
         return _load(path, environ, state)
-    finally:
-        gc.set_threshold(*thresholds)
 
 
 def _load(path: Path, environ: Mapping[str, str] | None, state: str | None) -> Config:
@@ -158,26 +152,34 @@ def _load(path: Path, environ: Mapping[str, str] | None, state: str | None) -> C
     merged.environ = environ
     if problems:
         raise ConfigError(problems)
+    device_problems: list[Problem] = []
+    for document in documents:
+        document.data = None  # (what is left of it is in merged.data, let go device by device)
     try:
-        model = ConfigFile.model_validate(merged.data)
-    except ValidationError as exc:
-        # JSON Schema (loaded only for a refusal) has the clearer messages; the models' are
-        # for what it cannot say.
-        from reconciler.config.messages import pydantic_message, schema_problems
-
-        problems.extend(schema_problems(merged.data, merged))
-        if problems:
-            raise ConfigError(problems) from exc
-        raise ConfigError(
-            [merged.problem(tuple(e["loc"]), pydantic_message(e)) for e in exc.errors()]
-        ) from exc
-    _release_data(merged)
-    compiled = compile_holders(model, merged)
-    problems.extend(_rule_problems(model, merged, compiled))
+        model = ConfigFile.model_validate({k: v for k, v in merged.data.items() if k != "devices"})
+        own = own_devices(
+            merged.data.get("devices", {}), merged, model.settings.timezone, device_problems
+        )
+    except (ValidationError, NotOneByOne):
+        raise _refusal(_read_again(files, environ)) from None
+    merged.data = {}
+    doors = {d.key: Door(d.timezone, frozenset(c.name for c in d.codes)) for d in own}
+    compiled = compile_holders(model, merged, doors)
+    problems.extend(_rule_problems(model, merged, compiled, doors, device_problems))
     if problems:
         raise ConfigError(problems)
     base_dir = path if path.is_dir() else path.parent
-    devices = tuple(_devices(model, merged, compiled.codes))
+    devices = tuple(
+        DesiredDevice(
+            key=DeviceKey(d.key),
+            device_id=DeviceId(d.device_id),
+            codes=(*d.codes, *compiled.codes.get(d.key, ())),
+            timezone=d.timezone,
+            source=d.source,
+        )
+        for d in own
+    )
+    del own
     policy = load_policy(base_dir / p for p in model.settings.policies)
     violations = check_policy(devices, policy)
     errors = [v.problem for v in violations if v.level == "error"]
@@ -199,13 +201,12 @@ def _load(path: Path, environ: Mapping[str, str] | None, state: str | None) -> C
     )
 
 
-def _release_data(merged: _Merged) -> None:
-    """Once the models hold the config, the plain data they were read from goes (only a
-    refusal quotes it): 100,000 codes are then not in memory three times over (the data,
-    the models, the desired codes) while the desired codes are made."""
-    merged.data = {}
-    for document in merged.documents:
-        document.data = None
+def _read_again(files: list[Path], environ: Mapping[str, str] | None) -> _Merged:
+    """The config's data whole once more, for a refusal's messages: the devices' data was
+    let go as each device was made."""
+    merged = _merge(load_documents(files, environ=environ, complete=False), [])
+    merged.environ = environ
+    return merged
 
 
 def _merge(documents: list[SourceDocument], problems: list[Problem]) -> _Merged:
@@ -259,42 +260,38 @@ def _merge(documents: list[SourceDocument], problems: list[Problem]) -> _Merged:
     return merged
 
 
+def _refusal(merged: _Merged) -> ConfigError:
+    """Every problem pydantic finds in the whole config: JSON Schema (loaded only for a
+    refusal) has the clearer messages; the models' are for what it cannot say."""
+    from reconciler.config.messages import pydantic_message, schema_problems
+
+    try:
+        ConfigFile.model_validate(merged.data)
+    except ValidationError as exc:
+        problems = list(schema_problems(merged.data, merged))
+        if problems:
+            return ConfigError(problems)
+        return ConfigError(
+            [merged.problem(tuple(e["loc"]), pydantic_message(e)) for e in exc.errors()]
+        )
+    raise AssertionError("a device refused alone passes in the whole config")  # pragma: no cover
+
+
 def _rule_problems(
-    model: ConfigFile, merged: _Merged, compiled: CompiledHolders
+    model: ConfigFile,
+    merged: _Merged,
+    compiled: CompiledHolders,
+    doors: Mapping[str, Door],
+    device_problems: Iterable[Problem],
 ) -> Iterable[Problem]:
     endpoint = model.provider.endpoint
     refusal = endpoint_refusal(endpoint, merged.environ) if endpoint is not None else None
     if refusal is not None:
         yield merged.problem(("provider", "endpoint"), refusal)
     yield from _path_problems(model, merged)
-    settings_zone = model.settings.timezone
-    yield from zone_problem(settings_zone, ("settings", "timezone"), merged)
-    owners: dict[str, str] = {}
-    for key, device in model.devices.items():
-        base: PathKey = ("devices", key)
-        if device.device_id in owners:
-            yield merged.problem(
-                (*base, "device_id"),
-                f"device_id is already used by device '{owners[device.device_id]}'",
-            )
-        owners.setdefault(device.device_id, key)
-        if device.timezone:
-            yield from zone_problem(device.timezone, (*base, "timezone"), merged)
-        first_index: dict[str, int] = {}
-        for index, code in enumerate(device.codes):
-            at: PathKey = (*base, "codes", index)
-            if code.name in first_index:
-                first = merged.at((*base, "codes", first_index[code.name], "name"))
-                yield merged.problem(
-                    (*at, "name"),
-                    f"code name '{code.name}' is used twice on device '{key}' "
-                    f"(first at line {first.line})",
-                )
-            else:
-                first_index[code.name] = index
-            zone = device.timezone or settings_zone
-            yield from code_problems(code, at, merged, zone)
-    yield from holder_problems(model, merged, compiled)
+    yield from zone_problem(model.settings.timezone, ("settings", "timezone"), merged)
+    yield from device_problems
+    yield from holder_problems(model, merged, compiled, doors)
 
 
 def _path_problems(model: ConfigFile, merged: _Merged) -> Iterable[Problem]:
@@ -329,39 +326,3 @@ def _settings(model: ConfigFile) -> Settings:
         policies=tuple(s.policies),
         backup_codes=s.backup_codes,
     )
-
-
-def _devices(
-    model: ConfigFile, merged: _Merged, compiled: Mapping[str, list[DesiredCode]]
-) -> Iterable[DesiredDevice]:
-    """Each device with its own codes, then those of the people and stays that open it."""
-    for key, device in model.devices.items():
-        base: PathKey = ("devices", key)
-        codes = []
-        for index, code in enumerate(device.codes):
-            where = merged.at((*base, "codes", index))
-            schedule = code.schedule.compiled() if code.schedule is not None else None
-            codes.append(
-                DesiredCode(
-                    device=DeviceKey(key),
-                    name=code.name,
-                    code=code.code,
-                    starts_at=code.starts_at,
-                    ends_at=code.ends_at,
-                    schedule=schedule,
-                    offline=code.offline,
-                    one_time_use=code.one_time_use,
-                    prefer_native_scheduling=code.prefer_native_scheduling,
-                    protected=code.protected,
-                    revoke=code.revoke,
-                    source=SourceRef(where.file, where.line, where.column),
-                )
-            )
-        where = merged.at(base, key=True)
-        yield DesiredDevice(
-            key=DeviceKey(key),
-            device_id=DeviceId(device.device_id),
-            codes=(*codes, *compiled.get(key, ())),
-            timezone=device.timezone,
-            source=SourceRef(where.file, where.line, where.column),
-        )

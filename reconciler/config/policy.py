@@ -155,19 +155,23 @@ def check(devices: Sequence[DesiredDevice], policy: Policy) -> list[Violation]:
     """Every violation of the policy by the PINs written in the config: per code, its window
     and its PIN; per lock, PINs that repeat or prefix each other; then PINs shared by people."""
     report = _Report(policy, {id(c): i for d in devices for i, c in enumerate(d.codes)})
+    pin_findings: dict[str, list[Finding]] = {}  # a person's PIN is on each of their doors
     for device in devices:
         pins: dict[str, DesiredCode] = {}  # each PIN on this lock and its first code
         for code in device.codes:
             report.add(code, _max_duration(code, policy))
-            if code.code is None:
+            pin = code.code
+            if pin is None:
                 if code.holder is None or code.holder.pin_per_door:  # else one kept PIN
                     report.add(code, _recurring_without_pin(code))
                 continue
-            report.add(code, _weak_pin(code.code, policy))
-            report.add(code, _min_length(code.code, policy))
-            report.add(code, _same_pin_twice_on_device(code, code.code, pins))
-            report.add(code, _pin_prefix_on_device(code.code, pins))
-            pins.setdefault(code.code, code)
+            found = pin_findings.get(pin)
+            if found is None:
+                found = pin_findings[pin] = [*_weak_pin(pin, policy), *_min_length(pin, policy)]
+            report.add(code, found)
+            report.add(code, _same_pin_twice_on_device(code, pin, pins))
+            report.add(code, _pin_prefix_on_device(pin, pins))
+            pins.setdefault(pin, code)
     for code, findings in _pin_shared_across_people(devices):
         report.add(code, findings)
     return report.found

@@ -204,6 +204,8 @@ class Builder:
         judge = place if judge is None else judge
         event = self.loader.get_event()
         here = event.start_mark
+        if type(event) is yaml.ScalarEvent and event.anchor is None:  # most values: at once
+            return self._scalar_value(event, path, judge, here, key=key)
         if isinstance(event, yaml.AliasEvent):
             return self.alias(event, path, judge, here, key=key)
         secrets = self.variables.secret_paths
@@ -228,12 +230,7 @@ class Builder:
         key)."""
         values = self.document.values
         if isinstance(event, yaml.ScalarEvent):
-            if path is not None and (self.document.complete or len(path) <= 2):
-                values[path] = self._at(here)
-            value = self._scalar(event)
-            if isinstance(value, str) and "$" in value:
-                value = self.variables.expand(value, judge, self._at(here), key=key)
-            return value
+            return self._scalar_value(event, path, judge, here, key=key)
         if isinstance(event, yaml.MappingStartEvent):
             expect_tag(event, _MAP_TAGS, "a mapping")
             if path is not None:
@@ -247,6 +244,23 @@ class Builder:
         raise yaml.composer.ComposerError(  # pragma: no cover - the parser yields only these
             None, None, f"unexpected {type(event).__name__}", event.start_mark
         )
+
+    def _scalar_value(
+        self,
+        event: yaml.ScalarEvent,
+        path: PathKey | None,
+        judge: PathKey,
+        here: yaml.Mark,
+        *,
+        key: bool,
+    ) -> Any:
+        """A scalar's value, `${VAR}` expanded as the field `judge` allows."""
+        if path is not None and (self.document.complete or len(path) <= 2):
+            self.document.values[path] = self._at(here)
+        value = self._scalar(event)
+        if isinstance(value, str) and "$" in value:
+            value = self.variables.expand(value, judge, self._at(here), key=key)
+        return value
 
     def alias(
         self,

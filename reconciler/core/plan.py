@@ -110,7 +110,8 @@ def _state(*values: Any) -> CodeState:
     """One frozen value per distinct state: a person's code on forty doors, or a fleet in sync,
     share theirs (100,000 codes in sync were 200,000 states, 17 MB); only with times absent
     or in UTC (two equal instants in two zones stay apart)."""
-    utc = all(t is None or t.tzinfo is UTC for t in values[1:3])
+    starts, ends = values[1], values[2]
+    utc = (starts is None or starts.tzinfo is UTC) and (ends is None or ends.tzinfo is UTC)
     return _shared_state(*values) if utc else CodeState(*values)
 
 

@@ -11,11 +11,10 @@ the writes into its slots and order them (`capacity`).
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from reconciler.core.collector import fewer_collections
 from reconciler.core.models import DesiredDevice, DeviceId, LiveCode, LiveDevice
 from reconciler.core.plan import WRITES, Action, Change, CodeState, Drift, DriftKind, Plan
 from reconciler.core.settings import Settings
@@ -41,17 +40,8 @@ def plan(
     otherwise walk them over and over while the plan is built (reference counting still
     frees everything as usual).
     """
-    with _heap_frozen():
+    with fewer_collections():
         return _plan(desired, live, now=now, settings=settings, last_written=last_written)
-
-
-@contextmanager
-def _heap_frozen() -> Iterator[None]:
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
 
 
 def _plan(

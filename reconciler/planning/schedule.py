@@ -13,8 +13,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from croniter import croniter
-
 from reconciler.core.models import (
     Capabilities,
     CodeSpec,
@@ -109,6 +107,8 @@ def windows(
     # up to a DST shift later than the start of a window still open now. Windows already over
     # are filtered out below.
     since = now - schedule.duration - timedelta(days=1)
+    from croniter import croniter  # (loaded for the first schedule: most fleets have none)
+
     iterator = croniter(schedule.cron, since.astimezone(local_zone).replace(tzinfo=None))
     until = now + horizon
     found: list[tuple[datetime, datetime, str | None]] = []

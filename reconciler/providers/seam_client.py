@@ -11,15 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 try:  # a fast JSON codec (a dependency; the standard library's json works the same, slower)
     import orjson
@@ -35,6 +31,10 @@ from reconciler.core.errors import (
     mask_digits,
 )
 from reconciler.providers.pacing import InFlightLimit, RequestPacer
+from reconciler.providers.seam_http import make_sender
+
+if TYPE_CHECKING:
+    import httpx
 
 PUBLIC_ENDPOINT = "https://connect.getseam.com"
 # Requests in flight: twice the configured devices to start with (both listings of each);
@@ -42,14 +42,6 @@ PUBLIC_ENDPOINT = "https://connect.getseam.com"
 DEFAULT_DEVICES = 32
 GROWN_IN_FLIGHT = 256
 _WRITES = ("/create", "/update", "/delete")
-_PROXY_VARIABLES = (
-    "HTTPS_PROXY",
-    "https_proxy",
-    "HTTP_PROXY",
-    "http_proxy",
-    "ALL_PROXY",
-    "all_proxy",
-)
 
 
 @dataclass(frozen=True)
@@ -74,25 +66,6 @@ class RateLimitedError(TemporaryProviderError):
     may simply be sent again after the delay."""
 
 
-def http_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport | None:
-    """aiohttp's connection pool under httpx's API, unless ACCESSCODES_HTTP_TRANSPORT=httpx.
-
-    httpx's own pool spends several ms of CPU per request once dozens are in flight, which
-    caps a plan of thousands of locks (bench/: README, Performance); aiohttp's spends about one.
-    None means httpx's default transport, also chosen when the environment names a proxy:
-    httpx honours HTTP(S)_PROXY and NO_PROXY, the aiohttp transport would silently go direct.
-    """
-    if os.environ.get("ACCESSCODES_HTTP_TRANSPORT", "aiohttp") == "httpx":
-        return None
-    if any(os.environ.get(name) for name in _PROXY_VARIABLES):
-        return None
-    try:
-        from httpx_aiohttp import AiohttpTransport
-    except ImportError:  # pragma: no cover - a dependency; httpx alone still works
-        return None
-    return AiohttpTransport(limits=limits)
-
-
 class SeamClient:
     """A pooled HTTP client for Seam's API, with retries and mapped errors.
 
@@ -103,10 +76,10 @@ class SeamClient:
     of 32 devices up, grow to 256 while the API's latency holds (`InFlightLimit`, halved on a
     429 or 5xx); a smaller `max_connections` is kept as it is.
 
-    On aiohttp's pool (the default) requests go to aiohttp's session directly, with JSON
-    encoded and parsed by orjson: httpx's request and response objects around each call cost
-    more CPU than the call itself on a large fleet (bench/, README "Performance"). An `http`
-    client passed in, or httpx's own transport, is used through httpx as before.
+    Requests go to aiohttp's session directly, with JSON encoded and parsed by orjson: httpx's
+    request and response objects around each call cost more CPU than the call itself on a
+    large fleet (bench/, README "Performance"). An `http` client passed in, a proxy, or
+    ACCESSCODES_HTTP_TRANSPORT=httpx sends through httpx instead (`seam_http`).
     """
 
     def __init__(
@@ -129,10 +102,7 @@ class SeamClient:
         floor = 2 * max_connections
         ceiling = max(floor, GROWN_IN_FLIGHT) if max_connections >= DEFAULT_DEVICES else floor
         self.in_flight = InFlightLimit(floor, ceiling, clock)
-        limits = httpx.Limits(max_connections=ceiling, max_keepalive_connections=ceiling)
-        transport = None if http is not None else http_transport(limits)
-        self._http = http or httpx.AsyncClient(timeout=timeout, limits=limits, transport=transport)
-        self._direct = _Direct(transport, timeout) if transport is not None else None
+        self._sender = make_sender(self.endpoint, timeout=timeout, connections=ceiling, http=http)
         self._headers = {
             "Authorization": f"Bearer {api_key}",
             "Content-Type": "application/json",
@@ -192,7 +162,9 @@ class SeamClient:
         overloaded = False  # a 429 (not a lock's own), a 5xx, a timeout: fewer in flight
         answered = False  # no answer, no latency to learn from
         try:
-            status, retry_after, data = await self._send(route, url, body)
+            status, retry_after, data = await self._sender.post(
+                route, url, _dumps(body), self._headers
+            )
             answered = True
             overloaded = (status == 429 and not device_limited) or status >= 500
         except TemporaryProviderError as exc:
@@ -208,73 +180,9 @@ class SeamClient:
         self.pacer.succeeded()
         return parsed
 
-    async def _send(
-        self, route: str, url: str, body: dict[str, Any]
-    ) -> tuple[int, str | None, bytes]:
-        """POST the body: (status, its Retry-After, the raw answer); transport errors leave
-        as our temporary errors (a timeout, or `connection_error` when Seam was not reached)."""
-        try:
-            if self._direct is not None:
-                return await self._direct.post(url, _dumps(body), self._headers)
-            response = await self._http.post(url, json=body, headers=self._headers)
-            return response.status_code, response.headers.get("Retry-After"), response.content
-        except httpx.TimeoutException as exc:
-            if not _never_connected(exc):
-                raise TemporaryProviderError(f"Seam {route}: timed out", code="timeout") from exc
-            raise TemporaryProviderError(
-                f"Seam {route}: cannot reach {self.endpoint} ({type(exc.__cause__).__name__})",
-                code="connection_error",
-            ) from exc
-        except httpx.TransportError as exc:
-            raise TemporaryProviderError(
-                f"Seam {route}: cannot reach {self.endpoint} ({type(exc).__name__})",
-                code="connection_error",
-            ) from exc
-
     async def aclose(self) -> None:
         """Close the connection pool."""
-        await self._http.aclose()
-
-
-def _never_connected(exc: httpx.TimeoutException) -> bool:
-    """The aiohttp transport reports a refused connection as a connect timeout; its cause (an
-    OSError that is not a timeout) tells the two apart. A timeout may have reached Seam, a
-    refusal did not."""
-    cause = exc.__cause__
-    return isinstance(cause, OSError) and not isinstance(cause, TimeoutError)
-
-
-class _Direct:
-    """Requests straight to the aiohttp session under httpx's `AiohttpTransport`: the same
-    pool, TLS context and timeouts, without an httpx request and response around each call.
-    aiohttp's errors leave as the httpx errors that transport would raise (same causes)."""
-
-    def __init__(self, transport: httpx.AsyncBaseTransport, timeout: float) -> None:
-        import aiohttp
-        from httpx_aiohttp.transport import map_aiohttp_exceptions
-
-        self.mapped = map_aiohttp_exceptions
-        self.transport = transport
-        self.timeout = aiohttp.ClientTimeout(
-            sock_connect=timeout, sock_read=timeout, connect=timeout
-        )
-
-    async def post(
-        self, url: str, payload: bytes, headers: dict[str, str]
-    ) -> tuple[int, str | None, bytes]:
-        transport: Any = self.transport
-        with self.mapped():
-            if not hasattr(transport.client, "request"):  # made on first use, as httpx does
-                transport.client = transport.get_client()
-            async with transport.client.request(
-                "POST",
-                url,
-                data=payload,
-                headers=headers,
-                allow_redirects=False,
-                timeout=self.timeout,
-            ) as response:
-                return response.status, response.headers.get("Retry-After"), await response.read()
+        await self._sender.aclose()
 
 
 def _dumps(body: dict[str, Any]) -> bytes:
@@ -327,6 +235,8 @@ def _retry_after(value: str | None) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         pass
+    from email.utils import parsedate_to_datetime  # (seldom: Seam sends seconds)
+
     try:
         moment = parsedate_to_datetime(value)
     except (TypeError, ValueError):

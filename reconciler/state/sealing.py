@@ -13,9 +13,6 @@ from __future__ import annotations
 import hashlib
 import os
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 NONCE_BYTES = 12
 
 
@@ -23,6 +20,9 @@ class Sealer:
     """Seals and opens values for one purpose (e.g. b"accesscodes pin store\\0")."""
 
     def __init__(self, journal_key: bytes, purpose: bytes) -> None:
+        # (loaded with the first state store that holds PINs: a plan without one never needs it)
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
         self._aead = AESGCM(hashlib.sha256(purpose + journal_key).digest())
 
     def seal(self, value: bytes, row: str) -> bytes:
@@ -32,6 +32,8 @@ class Sealer:
 
     def open(self, sealed: bytes, row: str) -> bytes | None:
         """The value, or None when it does not decrypt under this key for this row."""
+        from cryptography.exceptions import InvalidTag
+
         try:
             return self._aead.decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], row.encode())
         except (InvalidTag, ValueError):
