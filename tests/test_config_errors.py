@@ -87,6 +87,26 @@ def test_every_problem_is_listed_not_just_the_first(tmp_path: Path) -> None:
     assert any("unknown field 'colour'" in r for r in rendered), rendered
 
 
+def test_problems_in_several_devices_are_all_listed_with_their_lines(tmp_path: Path) -> None:
+    """Devices are made one by one (config.devices); the first refused stops that pass, and
+    the whole config is validated again, so the devices after it are named too."""
+    path = tmp_path / "fleet.yaml"
+    path.write_text(
+        "version: 1\ndevices:\n"
+        "  door-a:\n    device_id: lock_a\n    codes:\n      - {name: A, code: 1234}\n"
+        '  door-b:\n    device_id: lock_b\n    codes:\n      - {name: B, code: "520731"}\n'
+        "  door-c:\n    device_id: lock_c\n    colour: blue\n"
+        "settings:\n  concurrency: many\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    rendered = [str(p) for p in caught.value.problems]
+    assert any(r.startswith(f"{path}:6:") and "door-a.codes[0].code" in r for r in rendered)
+    assert any(r.startswith(f"{path}:13:") and "unknown field 'colour'" in r for r in rendered)
+    assert any("settings.concurrency" in r for r in rendered), rendered
+    assert not any("door-b" in r for r in rendered), rendered
+
+
 def test_unquoted_pin_is_explained(write_config) -> None:
     path = write_config(HEADER + "      - name: Alice\n        code: 0123\n")
     with pytest.raises(ConfigError) as caught:

@@ -79,6 +79,8 @@ class AiohttpSender:
     """
 
     def __init__(self, endpoint: str, *, timeout: float, connections: int) -> None:
+        import aiohttp  # noqa: F401 - loaded with the client, not inside the first request
+
         self.endpoint = endpoint
         self.timeout = timeout
         self.connections = connections
