@@ -179,7 +179,6 @@ def _load(path: Path, environ: Mapping[str, str] | None, state: str | None) -> C
         )
         for d in own
     )
-    del own
     policy = load_policy(base_dir / p for p in model.settings.policies)
     violations = check_policy(devices, policy)
     errors = [v.problem for v in violations if v.level == "error"]

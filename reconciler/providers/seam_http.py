@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import ssl
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from reconciler.core.errors import TemporaryProviderError
 
@@ -79,44 +79,35 @@ class AiohttpSender:
     """
 
     def __init__(self, endpoint: str, *, timeout: float, connections: int) -> None:
-        import aiohttp  # noqa: F401 - loaded with the client, not inside the first request
+        import aiohttp  # loaded with the client, not inside its first request
 
         self.endpoint = endpoint
-        self.timeout = timeout
         self.connections = connections
         self.session: aiohttp.ClientSession | None = None
-        self._client_timeout: Any = None
+        self.timeout = aiohttp.ClientTimeout(
+            sock_connect=timeout, sock_read=timeout, connect=timeout
+        )
+        self._transport_errors = (aiohttp.ClientError, OSError)
 
     def _session(self) -> aiohttp.ClientSession:
         import aiohttp
 
-        tls: ssl.SSLContext | bool = True
-        if self.endpoint.startswith("https:"):
-            tls = _tls_context()
+        tls: ssl.SSLContext | bool = _tls_context() if self.endpoint.startswith("https:") else True
         connector = aiohttp.TCPConnector(limit=self.connections, ssl=tls)
-        self._client_timeout = aiohttp.ClientTimeout(
-            sock_connect=self.timeout, sock_read=self.timeout, connect=self.timeout
-        )
         self.session = aiohttp.ClientSession(connector=connector, trust_env=False)
         return self.session
 
     async def post(self, route: str, url: str, payload: bytes, headers: dict[str, str]) -> Answer:
         """POST on the pool; aiohttp's errors leave as ours."""
-        import aiohttp
-
         session = self.session or self._session()
         try:
             async with session.post(
-                url,
-                data=payload,
-                headers=headers,
-                allow_redirects=False,
-                timeout=self._client_timeout,
+                url, data=payload, headers=headers, allow_redirects=False, timeout=self.timeout
             ) as response:
                 return response.status, response.headers.get("Retry-After"), await response.read()
         except TimeoutError as exc:  # aiohttp's timeouts are TimeoutErrors too
             raise _timed_out(route) from exc
-        except (aiohttp.ClientError, OSError) as exc:
+        except self._transport_errors as exc:
             raise _unreachable(route, self.endpoint, exc) from exc
 
     async def aclose(self) -> None:
