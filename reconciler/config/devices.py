@@ -5,6 +5,12 @@ and the desired codes at once: 139 MB traced at the peak for 10,000 locks of 10 
 desired codes are 31 MB. Here only one device's model exists beside the data and the codes
 made so far. A device that does not validate stops the pass; the caller then validates the
 whole config, as before, for messages that name every problem (`load._refusal`).
+
+`device_as_read` goes further: called by the YAML reader with each device as soon as its
+entry is read (`yamlevents.DeviceHook`), it makes the device then, so that the fleet's data and
+its positions are never whole either. A device it cannot judge alone (one that does not
+validate, or has a problem, or whose window depends on `settings.timezone`, not read yet) is
+left as data for `own_devices`, which names its problems with the whole config's positions.
 """
 
 from __future__ import annotations
@@ -13,8 +19,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
+
 from reconciler.config.coderules import Locator, code_problems, zone_problem
 from reconciler.config.schema import DeviceConfig
+from reconciler.config.yamlevents import DevicePlaces, Position
 from reconciler.config.yamlsource import PathKey
 from reconciler.core.errors import Problem
 from reconciler.core.models import DesiredCode, DeviceKey, SourceRef
@@ -50,6 +59,10 @@ def own_devices(
     for key, data in raw.items():
         if not isinstance(key, str):
             raise NotOneByOne
+        if isinstance(data, OwnDevice):  # made as it was read (`device_as_read`)
+            problems.extend(_owner_problem(key, data.device_id, merged, owners))
+            found.append(data)
+            continue
         device = DeviceConfig.model_validate(data)
         problems.extend(_device_problems(key, device, merged, settings_zone, owners))
         where = merged.at(("devices", key), key=True)
@@ -66,17 +79,85 @@ def own_devices(
     return found
 
 
-def _device_problems(
-    key: str, device: DeviceConfig, merged: Locator, settings_zone: str, owners: dict[str, str]
+def device_as_read(key: str, data: Any, places: DevicePlaces) -> OwnDevice | None:
+    """The device of one `devices:` entry, made as it is read; None when it cannot be judged
+    alone (see the module's docstring): its data is then kept for `own_devices`."""
+    try:
+        device = DeviceConfig.model_validate(data)
+    except ValidationError:
+        return None
+    if device.timezone is None and any(_window_needs_zone(code) for code in device.codes):
+        return None
+    alone = _Alone(places)
+    try:
+        for _ in _device_problems(key, device, alone, device.timezone or "UTC", None):
+            return None
+        codes = tuple(_codes(key, device, alone))
+    except _Unplaced:
+        return None
+    return OwnDevice(
+        key=key,
+        device_id=device.device_id,
+        timezone=device.timezone,
+        codes=codes,
+        source=SourceRef(places.key.file, places.key.line, places.key.column),
+    )
+
+
+class _Unplaced(Exception):
+    """A path outside what one device's entry placed."""
+
+
+class _Alone:
+    """The positions one device's entry placed, as a `Locator` (`device_as_read`)."""
+
+    def __init__(self, places: DevicePlaces) -> None:
+        self.places = places
+
+    def at(self, path: PathKey, *, key: bool = False) -> Position:
+        found = (self.places.keys if key else self.places.values).get(path)
+        if found is None:
+            raise _Unplaced(path)
+        return found
+
+    def problem(self, path: PathKey, message: str, *, key: bool = False) -> Problem:
+        where = self.at(path, key=key)
+        return Problem(where.file, where.line, where.column, "", message)
+
+
+def _window_needs_zone(code: Any) -> bool:
+    """Whether a code's window is in order depends on the zone its naive time is read in:
+    one of starts_at and ends_at has an offset and the other not."""
+    starts, ends = code.starts_at, code.ends_at
+    if starts is None or ends is None:
+        return False
+    return (starts.tzinfo is None) != (ends.tzinfo is None)
+
+
+def _owner_problem(
+    key: str, device_id: str, merged: Locator, owners: dict[str, str]
 ) -> Iterator[Problem]:
-    """A device_id used twice, a bad zone, code names given twice, each code's own rules."""
-    base: PathKey = ("devices", key)
-    if device.device_id in owners:
+    """A device_id that an earlier device already names."""
+    if device_id in owners:
         yield merged.problem(
-            (*base, "device_id"),
-            f"device_id is already used by device '{owners[device.device_id]}'",
+            ("devices", key, "device_id"),
+            f"device_id is already used by device '{owners[device_id]}'",
         )
-    owners.setdefault(device.device_id, key)
+    owners.setdefault(device_id, key)
+
+
+def _device_problems(
+    key: str,
+    device: DeviceConfig,
+    merged: Locator,
+    settings_zone: str,
+    owners: dict[str, str] | None,
+) -> Iterator[Problem]:
+    """A device_id used twice (unless `owners` is None), a bad zone, code names given twice,
+    each code's own rules."""
+    base: PathKey = ("devices", key)
+    if owners is not None:
+        yield from _owner_problem(key, device.device_id, merged, owners)
     if device.timezone:
         yield from zone_problem(device.timezone, (*base, "timezone"), merged)
     first_index: dict[str, int] = {}

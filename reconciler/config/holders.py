@@ -32,7 +32,13 @@ class Door:
     codes written under it (the devices are made one by one, `config.devices`)."""
 
     timezone: str | None
-    code_names: frozenset[str]
+    codes: tuple[DesiredCode, ...]
+
+    @property
+    def code_names(self) -> frozenset[str]:
+        """The names of the codes written under the device (asked only for holders' doors: a
+        set per door of a large fleet is megabytes)."""
+        return frozenset(code.name for code in self.codes)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from reconciler.config.coderules import zone_problem
-from reconciler.config.devices import NotOneByOne, own_devices
+from reconciler.config.devices import NotOneByOne, device_as_read, own_devices
 from reconciler.config.holders import CompiledHolders, Door, compile_holders, holder_problems
 from reconciler.config.policy import Policy, load_policy
 from reconciler.config.policy import check as check_policy
@@ -145,7 +145,7 @@ def _load(path: Path, environ: Mapping[str, str] | None, state: str | None) -> C
     files = config_files(path)
     problems: list[Problem] = []
     try:
-        documents = load_documents(files, environ=environ, complete=False)
+        documents = load_documents(files, environ=environ, complete=False, on_device=device_as_read)
     except YamlProblems as exc:
         raise ConfigError(exc.problems) from exc
     merged = _merge(documents, problems)
@@ -163,7 +163,7 @@ def _load(path: Path, environ: Mapping[str, str] | None, state: str | None) -> C
     except (ValidationError, NotOneByOne):
         raise _refusal(_read_again(files, environ)) from None
     merged.data = {}
-    doors = {d.key: Door(d.timezone, frozenset(c.name for c in d.codes)) for d in own}
+    doors = {d.key: Door(d.timezone, d.codes) for d in own}
     compiled = compile_holders(model, merged, doors)
     problems.extend(_rule_problems(model, merged, compiled, doors, device_problems))
     if problems:

@@ -126,8 +126,16 @@ class _Report:
     level is `off` are dropped here, so each rule check stays a plain question."""
 
     policy: Policy
-    index: dict[int, int]  # id(code) -> its position in its device's list
+    devices: Sequence[DesiredDevice]
     found: list[Violation] = field(default_factory=list)
+    _index: dict[int, int] | None = None  # id(code) -> its position in its device's list
+
+    def position(self, code: DesiredCode) -> int:
+        """Where `code` is in its device's list (the index is made at the first violation:
+        a fleet's million codes need it only when one of them breaks a rule)."""
+        if self._index is None:
+            self._index = {id(c): i for d in self.devices for i, c in enumerate(d.codes)}
+        return self._index[id(code)]
 
     def add(self, code: DesiredCode, findings: Iterable[Finding]) -> None:
         """Record the rules `code` breaks, at the levels the policy gives them."""
@@ -139,7 +147,7 @@ class _Report:
             path = (
                 f"{code.config_path}.code"
                 if code.config_path
-                else (f"devices.{code.device}.codes[{self.index[id(code)]}].code")
+                else (f"devices.{code.device}.codes[{self.position(code)}].code")
             )
             problem = (
                 Problem(source.file, source.line, source.column, path, message)
@@ -154,7 +162,7 @@ class _Report:
 def check(devices: Sequence[DesiredDevice], policy: Policy) -> list[Violation]:
     """Every violation of the policy by the PINs written in the config: per code, its window
     and its PIN; per lock, PINs that repeat or prefix each other; then PINs shared by people."""
-    report = _Report(policy, {id(c): i for d in devices for i, c in enumerate(d.codes)})
+    report = _Report(policy, devices)
     pin_findings: dict[str, list[Finding]] = {}  # a person's PIN is on each of their doors
     for device in devices:
         pins: dict[str, DesiredCode] = {}  # each PIN on this lock and its first code

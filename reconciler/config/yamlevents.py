@@ -7,7 +7,7 @@ it lands in, which decides the `${VAR}` it may read (`reconciler.config.trust`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from sys import intern
 from typing import Any
@@ -15,27 +15,29 @@ from typing import Any
 import yaml
 
 from reconciler.config.trust import SECRET_FIELDS, is_secret_field
+from reconciler.config.yamltags import (
+    MAP_TAGS,
+    MERGE,
+    SEQ_TAGS,
+    STR_TAG,
+    Anchors,
+    Loader,
+    expect_tag,
+    typed_scalar,
+)
 from reconciler.config.yamlvars import PathKey, Variables, format_path
 from reconciler.core.errors import Problem
 
-__all__ = ["Builder", "Loader", "PathKey", "Position", "SourceDocument", "format_path"]
-
-_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
-
-
-# libyaml's parser when the wheel has it (about five times faster on large fleets), with the
-# same marks; pure Python otherwise.
-_Base: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class Loader(_Base):  # type: ignore[misc, valid-type]
-    """SafeLoader without implicit timestamps."""
-
-
-Loader.yaml_implicit_resolvers = {
-    first: [(tag, regex) for tag, regex in resolvers if tag != _TIMESTAMP_TAG]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+__all__ = [
+    "Builder",
+    "DeviceHook",
+    "DevicePlaces",
+    "Loader",
+    "PathKey",
+    "Position",
+    "SourceDocument",
+    "format_path",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,64 +68,20 @@ class SourceDocument:
     variables: frozenset[str] = frozenset()  # the declared ones its values were read with
 
 
-_STR_TAG = "tag:yaml.org,2002:str"
-_MAP_TAGS = (None, "!", "tag:yaml.org,2002:map")
-_SEQ_TAGS = (None, "!", "tag:yaml.org,2002:seq")
-_MERGE_TAG = "tag:yaml.org,2002:merge"
-_MERGE = object()  # what `<<` reads as: the merge key
+@dataclass(frozen=True)
+class DevicePlaces:
+    """Where one device's values and keys stood (`values`, `keys`: under its own path) and
+    where its key was written (`key`): what a `DeviceHook` needs to place what it builds."""
+
+    key: Position
+    values: dict[PathKey, Position]
+    keys: dict[PathKey, Position]
 
 
-def expect_tag(event: yaml.Event, allowed: tuple[str | None, ...], what: str) -> None:
-    """Refuse a tag this reader does not build (`!!python/object`, custom tags)."""
-    if event.tag not in allowed:
-        raise yaml.constructor.ConstructorError(
-            None, None, f"the tag {event.tag!r} is not supported on {what}", event.start_mark
-        )
-
-
-def typed_scalar(loader: Loader, event: yaml.ScalarEvent) -> Any:
-    """A scalar's value, typed like SafeLoader does (timestamps stay strings); `<<` is the
-    merge key."""
-    tag = event.tag
-    if tag is None or tag == "!":
-        tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
-    if tag == _STR_TAG:
-        return event.value
-    if tag == _MERGE_TAG:
-        return _MERGE
-    constructor = loader.yaml_constructors.get(tag)
-    if constructor is None:
-        raise yaml.constructor.ConstructorError(
-            None,
-            None,
-            f"could not determine a constructor for the tag {tag!r}",
-            event.start_mark,
-        )
-    node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
-    return constructor(loader, node)
-
-
-class Anchors:
-    """`&name` values, each with the secret fields inside it (relative to where it was
-    written), so that an alias can copy a value read from the environment only into another
-    secret field."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, Any] = {}
-        self.secrets: dict[str, tuple[PathKey, ...]] = {}
-
-    def remember(self, anchor: str, value: Any, secrets: tuple[PathKey, ...]) -> None:
-        """Keep an anchored value (a later anchor of the same name replaces it, as in YAML)."""
-        self.values[anchor] = value
-        self.secrets[anchor] = secrets
-
-    def recall(self, event: yaml.AliasEvent) -> tuple[Any, tuple[PathKey, ...]]:
-        """The value `*name` stands for and its secret fields; an unknown name is an error."""
-        if event.anchor not in self.values:
-            raise yaml.composer.ComposerError(
-                None, None, f"found undefined alias {event.anchor!r}", event.start_mark
-            )
-        return self.values[event.anchor], self.secrets.get(event.anchor, ())
+# Called with each entry of the top-level `devices:` mapping as soon as it is read: what it
+# returns is kept in the data in place of the entry (None: the entry's data, and its
+# positions, are kept as read).
+DeviceHook = Callable[[str, Any, DevicePlaces], Any]
 
 
 class Builder:
@@ -139,9 +97,14 @@ class Builder:
     """
 
     def __init__(
-        self, document: SourceDocument, env: Mapping[str, str], declared: frozenset[str]
+        self,
+        document: SourceDocument,
+        env: Mapping[str, str],
+        declared: frozenset[str],
+        on_device: DeviceHook | None = None,
     ) -> None:
         self.document = document
+        self.on_device = on_device
         self.loader = Loader(document.text)
         self.problems: list[Problem] = []
         self.variables = Variables(env, declared, self.problems)
@@ -162,7 +125,7 @@ class Builder:
                 tag = self.loader.resolve(yaml.ScalarNode, text, event.implicit)
                 if len(self._plain) < 4096:
                     self._plain[text] = tag
-            if tag == _STR_TAG:
+            if tag == STR_TAG:
                 return intern(text)
         return typed_scalar(self.loader, event)
 
@@ -232,12 +195,12 @@ class Builder:
         if isinstance(event, yaml.ScalarEvent):
             return self._scalar_value(event, path, judge, here, key=key)
         if isinstance(event, yaml.MappingStartEvent):
-            expect_tag(event, _MAP_TAGS, "a mapping")
+            expect_tag(event, MAP_TAGS, "a mapping")
             if path is not None:
                 values[path] = self._at(here)
             return self.mapping(place, judge, key=key)
         if isinstance(event, yaml.SequenceStartEvent):
-            expect_tag(event, _SEQ_TAGS, "a list")
+            expect_tag(event, SEQ_TAGS, "a list")
             if path is not None:
                 values[path] = self._at(here)
             return self.sequence(place, judge, key=key)
@@ -298,14 +261,17 @@ class Builder:
         while not self.loader.check_event(yaml.MappingEndEvent):
             here = self.loader.peek_event().start_mark
             name = self.value(None, judge, key=True)
-            if name is _MERGE:
+            if name is MERGE:
                 merged.extend(self.merge_sources(judge, key=key))
                 continue
             name = self._entry_key(name, here, path, judge, seen, key=key)
             if name is None:
                 continue
             child = (*path, name)
-            value = self.value(child, child if judge is path else (*judge, name), key=key)
+            if self.on_device is not None and path == ("devices",) and judge is path:
+                value = self._device(child, here)
+            else:
+                value = self.value(child, child if judge is path else (*judge, name), key=key)
             if document.complete or len(path) < 2 or isinstance(value, dict | list):
                 document.keys[child] = self._at(here)
             result[name] = value
@@ -316,6 +282,28 @@ class Builder:
             for name, value in source.items():
                 result.setdefault(name, value)
         return result
+
+    def _device(self, path: PathKey, here: yaml.Mark) -> Any:
+        """One entry of `devices:`, read with positions of its own and given to `on_device`:
+        what it builds replaces the entry's data, and its positions are let go, but for the
+        device's own (a fleet's data is then never whole in memory)."""
+        assert self.on_device is not None
+        document = self.document
+        values, keys = document.values, document.keys
+        document.values, document.keys = {}, {}
+        try:
+            value = self.value(path, path)
+        finally:
+            places = DevicePlaces(self._at(here), document.values, document.keys)
+            document.values, document.keys = values, keys
+        built = self.on_device(str(path[-1]), value, places)
+        if built is None:
+            values.update(places.values)
+            keys.update(places.keys)
+            return value
+        if path in places.values:
+            values[path] = places.values[path]
+        return built
 
     def _entry_key(
         self,
@@ -350,7 +338,7 @@ class Builder:
         start = self.loader.peek_event()
         if isinstance(start, yaml.SequenceStartEvent):
             self.loader.get_event()
-            expect_tag(start, _SEQ_TAGS, "a list")
+            expect_tag(start, SEQ_TAGS, "a list")
             if start.anchor is not None:
                 raise yaml.constructor.ConstructorError(
                     None,

@@ -22,6 +22,7 @@ import yaml
 
 from reconciler.config.yamlevents import (
     Builder,
+    DeviceHook,
     Loader,
     PathKey,
     Position,
@@ -70,19 +71,21 @@ def load_documents(
     environ: Mapping[str, str] | None = None,
     complete: bool = True,
     declared: frozenset[str] = frozenset(),
+    on_device: DeviceHook | None = None,
 ) -> list[SourceDocument]:
     """Parse the files of one config; raise `YamlProblems` listing every problem in them.
 
     The `variables:` declared in any of the files apply to all of them (a file that uses one
-    before it is declared, or declared in a later file, is read a second time).
+    before it is declared, or declared in a later file, is read a second time). `on_device`
+    builds each entry of `devices:` as it is read (see `yamlevents.DeviceHook`).
     """
     env = os.environ if environ is None else environ
-    built = [_read_and_build(path, env, complete, declared) for path in paths]
+    built = [_read_and_build(path, env, complete, declared, on_device) for path in paths]
     every = declared.union(*(b.declares for b in built))
     documents: list[SourceDocument] = []
     problems: list[Problem] = []
     for result in built:
-        result = _settle(result, env, complete, every)
+        result = _settle(result, env, complete, every, on_device)
         problems.extend(result.problems)
         if result.document is not None:
             documents.append(result.document)
@@ -136,21 +139,30 @@ class _Built:
 
 
 def _read_and_build(
-    path: Path, env: Mapping[str, str], complete: bool, declared: frozenset[str]
+    path: Path,
+    env: Mapping[str, str],
+    complete: bool,
+    declared: frozenset[str],
+    on_device: DeviceHook | None,
 ) -> _Built:
     name = str(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         return _Built(None, [Problem(name, 1, 1, "", f"cannot read file: {exc.strerror}")])
-    return _build(text, name, env, complete, declared)
+    return _build(text, name, env, complete, declared, on_device)
 
 
 def _build(
-    text: str, name: str, env: Mapping[str, str], complete: bool, declared: frozenset[str]
+    text: str,
+    name: str,
+    env: Mapping[str, str],
+    complete: bool,
+    declared: frozenset[str],
+    on_device: DeviceHook | None = None,
 ) -> _Built:
     document = SourceDocument(file=name, data=None, complete=complete, text=text)
-    builder = Builder(document, env, declared)
+    builder = Builder(document, env, declared, on_device)
     try:
         document.data = builder.build()
     except yaml.MarkedYAMLError as exc:
@@ -166,7 +178,11 @@ def _build(
 
 
 def _settle(
-    result: _Built, env: Mapping[str, str], complete: bool, declared: frozenset[str]
+    result: _Built,
+    env: Mapping[str, str],
+    complete: bool,
+    declared: frozenset[str],
+    on_device: DeviceHook | None = None,
 ) -> _Built:
     """Judge the references that were read before their declaration against every declared
     variable: read the file again if one of them is declared after all, else report them."""
@@ -174,7 +190,7 @@ def _settle(
         return result
     if any(name in declared for name, _ in result.undeclared):
         document = result.document
-        result = _build(document.text, document.file, env, complete, declared)
+        result = _build(document.text, document.file, env, complete, declared, on_device)
     problems = result.problems + [problem for _, problem in result.undeclared]
     problems.sort(key=lambda p: (p.line, p.column))
     if result.document is not None:
