@@ -1,7 +1,7 @@
 """The plan JSON written by orjson, piece by piece, is the text `json.dumps` wrote before.
 
 `plan --format json` streams the plan (`render.json_pieces`) and the checksum is fed to
-SHA-256 as the changes are encoded (`core.plan.Digest`); both must give, byte for byte, what
+SHA-256 as the changes are encoded (`core.plandigest.Digest`); both must give, byte for byte, what
 `json.dumps(plan.to_data(), indent=2)` and the canonical `json.dumps(body, sort_keys=True,
 separators=(",", ":"))` gave: scripts read the text, and reviewed plans are matched by the
 checksum. The reference below is the code these replaced.
@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from reconciler.cli import render
 from reconciler.core import plan as plan_module
+from reconciler.core import plandigest
 from reconciler.core.models import AccessCodeId, DeviceId, DeviceKey, SourceRef
 from reconciler.core.plan import Action, Change, CodeState, Drift, DriftKind, Plan
 
@@ -33,9 +34,7 @@ def reference_checksum(plan: Plan) -> str:
         "drift": [d.to_data() for d in plan.drift],
     }
     if plan.pin_key:
-        pins = [
-            [plan_module._pin_text(state) for state in (c.before, c.after)] for c in plan.changes
-        ]
+        pins = [[plandigest.pin_text(state) for state in (c.before, c.after)] for c in plan.changes]
         body["pins"] = hmac.new(plan.pin_key, json.dumps(pins).encode(), hashlib.sha256).hexdigest()
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()

@@ -70,11 +70,15 @@ async def plan_run(
     journal: Journal | None = None,
     on_device_read: Callable[[], None] | None = None,
     keep_live: bool = True,
+    sink: Callable[[Sequence[Change]], None] | None = None,
 ) -> PlannedRun:
     """Read the listed devices and plan them against the config; `on_device_read` is called
     once per device read (the CLI's progress bar). Without `keep_live` (a plan that is only
     shown) a lock's codes are let go once it is planned: `PlannedRun.live` then holds the
-    devices, and codes only for the locks of people and stays.
+    devices, and codes only for the locks of people and stays. With `sink` (a plan that is
+    only written, `plan --format json`) the changes are handed to it in the plan's order as
+    soon as the locks before them are planned, and not kept: the plan returned then has its
+    drift and warnings, but no changes.
 
     Each lock is planned as soon as it is read (`_PlanAsRead`), while the rest of the fleet is
     still on the way; the locks of people and stays wait for the whole read, since one PIN
@@ -91,7 +95,14 @@ async def plan_run(
             journal.written(list(dict.fromkeys(device_ids))), journal.fingerprint
         )
         stored = journal.pins.load()
-    planning = _PlanAsRead(config, now=now, last_written=last_written, keep_live=keep_live)
+    planning = _PlanAsRead(
+        config,
+        now=now,
+        last_written=last_written,
+        keep_live=keep_live,
+        sink=sink,
+        unread_doors=feeds.unread_doors if feeds is not None else {},
+    )
     policy = config.policy
     with fewer_collections():  # the locks of people and stays are planned in it too
         live = await read_live(
@@ -113,15 +124,18 @@ async def plan_run(
         )
         result = planning.finish(pins.devices, live)
     if feeds is not None:
-        result = _hold_unread(result, feeds.unread_doors)
         result = replace(result, warnings=(*result.warnings, *feeds.warnings))
     labels = {h.key: h.label for h in config.holders}
     return PlannedRun(result, live, pins.keep, pins.generated, labels)
 
 
+_HANDED: tuple[list[Change], list[Drift]] = ([], [])  # a part given to the sink
+
+
 class _PlanAsRead:
     """The plan of each lock, made as its codes arrive (`read_live`'s `on_device`), in the
-    config's order; a device with a person's or a stay's code waits for `finish`."""
+    config's order; a device with a person's or a stay's code waits for `finish`. With a
+    `sink`, each part goes to it once the parts before it have gone."""
 
     def __init__(
         self,
@@ -130,12 +144,18 @@ class _PlanAsRead:
         now: datetime,
         last_written: LastWritten | None,
         keep_live: bool = True,
+        sink: Callable[[Sequence[Change]], None] | None = None,
+        unread_doors: Mapping[str, str] | None = None,
     ):
         self.devices = config.devices
         self.keep_live = keep_live
         self.settings = config.settings
         self.now = now
         self.last_written = last_written
+        self.sink = sink
+        self.unread_doors = unread_doors or {}
+        self.handed = 0  # the parts before this index went to the sink
+        self.drift: list[Drift] = []  # theirs
         self.parts: list[tuple[list[Change], list[Drift]] | None] = [None] * len(self.devices)
         self.alone: dict[DeviceId, list[int]] = {}  # devices without a holder's code
         for index, device in enumerate(self.devices):
@@ -149,6 +169,8 @@ class _PlanAsRead:
         for index in planned:
             (device,) = fit_stay_names((self.devices[index],), {live.device.device_id: live})
             self.parts[index] = self._plan(device, live)
+        if planned and self.sink is not None:
+            self._hand_over(self.sink)
         if planned and not self.keep_live:
             return LiveDevice(device=live.device, read_error=live.read_error)
         return None
@@ -161,23 +183,31 @@ class _PlanAsRead:
         """The whole plan: the waiting devices (`filled`: with their holders' PINs, in the
         order `waiting` gave) planned now, every device's part in config order."""
         rest = iter(filled)
-        changes: list[Change] = []
-        drift: list[Drift] = []
         for index, part in enumerate(self.parts):
             if part is None:
                 device = next(rest)
-                part = self._plan(device, live.get(device.device_id))
-            changes.extend(part[0])
-            drift.extend(part[1])
-            self.parts[index] = None
-        return Plan(now=self.now, changes=tuple(changes), drift=tuple(drift))
+                self.parts[index] = self._plan(device, live.get(device.device_id))
+        changes: list[Change] = []
+        self._hand_over(self.sink or changes.extend)
+        return Plan(now=self.now, changes=tuple(changes), drift=tuple(self.drift))
+
+    def _hand_over(self, sink: Callable[[Sequence[Change]], None]) -> None:
+        """Give `sink` the planned parts next in order, and let them go."""
+        parts = self.parts
+        while self.handed < len(parts) and (part := parts[self.handed]) is not None:
+            sink(part[0])
+            self.drift.extend(part[1])
+            parts[self.handed] = _HANDED
+            self.handed += 1
 
     def _plan(
         self, device: DesiredDevice, live: LiveDevice | None
     ) -> tuple[list[Change], list[Drift]]:
-        return plan_device(
+        changes, drift = plan_device(
             device, live, now=self.now, settings=self.settings, last_written=self.last_written
         )
+        source = self.unread_doors.get(device.key)
+        return (changes if source is None else _held(changes, source)), drift
 
 
 async def read_feeds(config: Config, journal: Journal | None, now: datetime) -> FeedsRead | None:
@@ -195,27 +225,23 @@ async def read_feeds(config: Config, journal: Journal | None, now: datetime) -> 
     return feeds
 
 
-def _hold_unread(result: Plan, unread_doors: Mapping[str, str]) -> Plan:
+def _held(changes: Sequence[Change], source: str) -> list[Change]:
     """No code is removed on the doors of a source never read: its stays are unknown."""
-    if not unread_doors:
-        return result
-    changes = []
-    for change in result.changes:
-        source = unread_doors.get(change.device)
-        if change.action is Action.DELETE and source is not None:
-            change = replace(
-                change,
-                action=Action.BLOCKED,
-                due_at=None,
-                spec=None,
-                reasons=(
-                    *change.reasons,
-                    f"held: source {source} has never been read, so no code is removed on "
-                    "its doors",
-                ),
-            )
-        changes.append(change)
-    return replace(result, changes=tuple(changes))
+    return [
+        replace(
+            change,
+            action=Action.BLOCKED,
+            due_at=None,
+            spec=None,
+            reasons=(
+                *change.reasons,
+                f"held: source {source} has never been read, so no code is removed on its doors",
+            ),
+        )
+        if change.action is Action.DELETE
+        else change
+        for change in changes
+    ]
 
 
 def keep_pins(journal: Journal, planned: PlannedRun, now: datetime) -> None:

@@ -18,7 +18,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from reconciler.cli import terminal
+from reconciler.cli import planstream, terminal
 from reconciler.cli.commands import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
 from reconciler.core.errors import PlanRefused, UsageError
 
@@ -103,6 +103,8 @@ async def plan_or_apply(
     writes_state = args.command == "apply" and bool(config.sources)
     journal = open_journal(config, create=writes_state)
     try:
+        if planstream.streams(args):
+            return await planstream.stream_json_plan(args, config, provider, journal)
         planned, key = await _plan_with_key(args, config, provider, journal)
         if args.command == "plan":
             return _show_plan(args, planned.plan, key)
@@ -144,7 +146,7 @@ def _show_plan(args: argparse.Namespace, plan: Plan, key: bytes | None) -> int:
         assert key is not None  # sealing_key always gives one
         masked = sealed(plan.to_data(show_codes=False), key)
         args.out.write_text(dumps_indented(masked) + "\n", encoding="utf-8")
-    if args.format == "json":  # written as it is made: the text of render_json, never all held
+    if args.format == "json":  # (with --out: written from the whole plan, `planstream` else)
         write_json(plan, sys.stdout, show_codes=args.show_codes)
     elif args.format == "text":
         terminal.write_lines(sys.stdout, plan_lines(plan.to_data(show_codes=args.show_codes)))

@@ -9,16 +9,18 @@ on a terminal the same lines come in Terraform's colours (`terminal.py` decides 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 from zoneinfo import ZoneInfo
 
 from reconciler.cli.terminal import Line, plain
-from reconciler.core.plan import CHUNK, FORMAT_VERSION, Digest, ascii_json, iso
+from reconciler.core.plan import FORMAT_VERSION, SUMMARY_KEYS, is_a_change, iso, tally
+from reconciler.core.plandigest import CHUNK, Digest, ascii_json
 
 if TYPE_CHECKING:
-    from reconciler.core.plan import Plan
+    from reconciler.core.plan import Change, Drift, Plan
 
 try:  # orjson writes the same text as json.dumps(indent=2), several times faster
     import orjson
@@ -37,35 +39,65 @@ def render_json(data: dict[str, Any]) -> str:
 def write_json(plan: Plan, out: TextIO, *, show_codes: bool) -> None:
     """`render_json(plan.to_data(show_codes=...))`, the same text, written as it is made:
     a plan of 500,000 codes never has its whole data, or its whole text, in memory."""
-    for piece in json_pieces(plan, show_codes=show_codes):
-        out.write(piece)
-    out.write("\n")
+    writer = PlanJsonWriter(out, now=plan.now, pin_key=plan.pin_key, show_codes=show_codes)
+    writer.changes(plan.changes)
+    writer.finish(plan.drift, plan.warnings)
 
 
-def json_pieces(plan: Plan, *, show_codes: bool) -> Iterator[str]:
-    """The indented plan JSON in pieces of `CHUNK` changes; each change's masked data is made
-    once, for the text and for the checksum (`Digest`) alike."""
-    digest = Digest(plan.pin_key)
-    yield f'{{\n  "format_version": {FORMAT_VERSION},\n  "now": {dumps_indented(iso(plan.now))}'
-    yield ',\n  "changes": ['
-    for start in range(0, len(plan.changes), CHUNK):
-        part = plan.changes[start : start + CHUNK]
+class PlanJsonWriter:
+    """The indented plan JSON, written as its changes are given: `plan --format json` hands
+    each lock's changes over as it is planned (`apply.run.plan_run`'s `sink`), so a fleet's
+    changes are never all in memory. The changes are encoded `CHUNK` at a time; each change's
+    masked data is made once, for the text and for the checksum (`Digest`) alike. The summary
+    and `has_changes` are counted on the way."""
+
+    def __init__(
+        self, out: TextIO, *, now: datetime, pin_key: bytes | None, show_codes: bool
+    ) -> None:
+        self.out, self.now, self.show_codes = out, now, show_codes
+        self.digest = Digest(pin_key)
+        self.counts: Counter[str] = Counter()
+        self.has_changes = False
+        self.waiting: list[Change] = []
+        self.written = 0
+        head = f'{{\n  "format_version": {FORMAT_VERSION},\n  "now": {dumps_indented(iso(now))}'
+        out.write(head + ',\n  "changes": [')
+
+    def changes(self, changes: Sequence[Change]) -> None:
+        """The plan's next changes, in its order."""
+        for change in changes:
+            self.counts[tally(change)] += 1
+            self.has_changes = self.has_changes or is_a_change(change, self.now)
+        self.waiting.extend(changes)
+        if len(self.waiting) >= CHUNK:
+            self._write_waiting()
+
+    def finish(self, drift: Sequence[Drift], warnings: Sequence[str]) -> None:
+        """The rest of the plan: its drift, summary, warnings and checksum."""
+        self._write_waiting()
+        out = self.out
+        out.write("\n  ]" if self.written else "]")
+        out.write(',\n  "drift": [')
+        for start in range(0, len(drift), CHUNK):
+            data = [d.to_data() for d in drift[start : start + CHUNK]]
+            self.digest.drift(data)
+            out.write((",\n" if start else "\n") + _items(data))
+        out.write("\n  ]" if drift else "]")
+        tail: dict[str, Any] = {"summary": {k: self.counts.get(k, 0) for k in SUMMARY_KEYS}}
+        if warnings:
+            tail["warnings"] = list(warnings)
+        tail["checksum"] = self.digest.text()
+        out.write(",\n" + dumps_indented(tail)[2:-2] + "\n}\n")  # its keys at the top level
+
+    def _write_waiting(self) -> None:
+        part, self.waiting = self.waiting, []
+        if not part:
+            return
         masked = [c.to_data(show_codes=False) for c in part]
-        digest.changes(part, masked)
-        shown = [c.to_data(show_codes=True) for c in part] if show_codes else masked
-        yield (",\n" if start else "\n") + _items(shown)
-    yield "\n  ]" if plan.changes else "]"
-    yield ',\n  "drift": ['
-    for start in range(0, len(plan.drift), CHUNK):
-        drift = [d.to_data() for d in plan.drift[start : start + CHUNK]]
-        digest.drift(drift)
-        yield (",\n" if start else "\n") + _items(drift)
-    yield "\n  ]" if plan.drift else "]"
-    tail: dict[str, Any] = {"summary": plan.summary}
-    if plan.warnings:
-        tail["warnings"] = list(plan.warnings)
-    tail["checksum"] = digest.text()
-    yield ",\n" + dumps_indented(tail)[2:-2] + "\n}"  # its keys at the top level
+        self.digest.changes(part, masked)
+        shown = [c.to_data(show_codes=True) for c in part] if self.show_codes else masked
+        self.out.write((",\n" if self.written else "\n") + _items(shown))
+        self.written += len(part)
 
 
 def _items(data: list[dict[str, Any]]) -> str:
@@ -75,7 +107,7 @@ def _items(data: list[dict[str, Any]]) -> str:
 
 
 def dumps_indented(value: Any) -> str:
-    """`json.dumps(value, indent=2)`, the same text (`core.plan.ascii_json`), by orjson: the
+    """`json.dumps(value, indent=2)`, the same text (`core.plandigest.ascii_json`), by orjson: the
     standard library indents in pure Python, a fifth of a 1,000-lock plan's CPU."""
     if orjson is not None:
         try:

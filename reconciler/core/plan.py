@@ -7,12 +7,7 @@ renderer, log line or plan file can leak one by accident.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
-import re
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -21,11 +16,7 @@ from typing import Any
 
 from reconciler.core import models
 from reconciler.core.models import AccessCodeId, CodeSpec, DeviceId, DeviceKey, LiveCode, SourceRef
-
-try:  # a fast JSON encoder (a dependency); the standard library's json gives the same text
-    import orjson
-except ImportError:  # pragma: no cover
-    orjson = None  # type: ignore[assignment]
+from reconciler.core.plandigest import CHUNK, Digest
 
 FORMAT_VERSION = 1
 MASK = "****"
@@ -240,9 +231,8 @@ class Plan:
     @property
     def summary(self) -> dict[str, int]:
         """Counts per action; deferred writes count under `deferred`, not their action."""
-        counts = Counter("deferred" if c.deferred else str(c.action) for c in self.changes)
-        keys = ("create", "update", "delete", "noop", "deferred", "blocked")
-        return {key: counts.get(key, 0) for key in keys}
+        counts = Counter(map(tally, self.changes))
+        return {key: counts.get(key, 0) for key in SUMMARY_KEYS}
 
     def refusals(self, *, max_deletes: int, max_deletes_per_device: int | None = None) -> list[str]:
         """Why `apply` must not run this plan without `--force` (empty: it may)."""
@@ -270,7 +260,7 @@ class Plan:
     def has_changes(self) -> bool:
         """Whether there is something to do now or something refused (exit 2 of
         `--detailed-exitcode`)."""
-        return bool(self.due()) or any(c.action is Action.BLOCKED for c in self.changes)
+        return any(is_a_change(c, self.now) for c in self.changes)
 
     def to_data(self, *, show_codes: bool = False) -> dict[str, Any]:
         """The plan JSON of contract.md, PINs masked unless `show_codes`."""
@@ -304,86 +294,17 @@ class Plan:
         return digest.text()
 
 
-CHUNK = 1000  # changes encoded at once: large enough for the encoder, small in memory
+SUMMARY_KEYS = ("create", "update", "delete", "noop", "deferred", "blocked")
 
 
-class Digest:
-    """`Plan.checksum` made part by part as a plan is encoded (500,000 codes are never all in
-    memory as data): its canonical JSON (changes, drift, `pins`: sorted keys) fed to SHA-256,
-    the PINs' HMAC fed the same way (`json.dumps`'s default separators)."""
-
-    def __init__(self, pin_key: bytes | None) -> None:
-        self.body = hashlib.sha256(b'{"changes":[')
-        self.pins = hmac.new(pin_key, b"[", hashlib.sha256) if pin_key else None
-        self.sep, self.pin_sep, self.in_drift = b"", b"", False
-
-    def changes(self, part: Sequence[Change], masked: list[dict[str, Any]] | None) -> None:
-        """The next changes of the plan (`masked`: their `to_data(show_codes=False)`)."""
-        if not part:
-            return
-        masked = [c.to_data(show_codes=False) for c in part] if masked is None else masked
-        self.body.update(self.sep + dumps_canonical(masked)[1:-1])
-        self.sep = b","
-        if self.pins is not None:
-            pins = [[_pin_text(c.before), _pin_text(c.after)] for c in part]
-            self.pins.update(self.pin_sep + json.dumps(pins).encode()[1:-1])
-            self.pin_sep = b", "
-
-    def drift(self, drift: list[dict[str, Any]]) -> None:
-        """The next drift entries' data, once every change was given."""
-        if not self.in_drift:
-            self.body.update(b'],"drift":[')
-            self.sep, self.in_drift = b"", True
-        if drift:
-            self.body.update(self.sep + dumps_canonical(drift)[1:-1])
-            self.sep = b","
-
-    def text(self) -> str:
-        """The checksum (`sha256:...`), once the whole plan was given."""
-        self.drift([])
-        self.body.update(b"]")
-        if self.pins is not None:
-            self.pins.update(b"]")
-            self.body.update(b',"pins":"' + self.pins.hexdigest().encode() + b'"')
-        self.body.update(b"}")
-        return "sha256:" + self.body.hexdigest()
+def tally(change: Change) -> str:
+    """What a change counts as in a plan's summary: a deferred write as `deferred`."""
+    return "deferred" if change.deferred else str(change.action)
 
 
-_NOT_ASCII = re.compile("[\x7f-\U0010ffff]")
-
-
-def _escape(match: re.Match[str]) -> str:
-    point = ord(match.group())
-    if point < 0x10000:
-        return f"\\u{point:04x}"
-    point -= 0x10000
-    return f"\\u{0xD800 | (point >> 10):04x}\\u{0xDC00 | (point & 0x3FF):04x}"
-
-
-def ascii_json(out: bytes) -> str:
-    """orjson's UTF-8 as `json.dumps` writes it (`ensure_ascii`): everything past `~` as a
-    `\\u` escape (outside strings JSON has no such character, so nothing else moves)."""
-    text = out.decode()
-    return text if out.isascii() and b"\x7f" not in out else _NOT_ASCII.sub(_escape, text)
-
-
-def dumps_canonical(value: Any) -> bytes:
-    """`json.dumps(value, sort_keys=True, separators=(",", ":")).encode()`, by orjson where
-    it is installed: the checksum's canonical form."""
-    if orjson is not None:
-        try:
-            return ascii_json(orjson.dumps(value, option=orjson.OPT_SORT_KEYS)).encode()
-        except TypeError:
-            pass
-    return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
-
-
-def _pin_text(state: CodeState | None) -> str:
-    """What a PIN adds to the checksum: nothing, the PIN, or `new` for one generated for this
-    run (apply draws its own, so a reviewed plan still matches)."""
-    if state is None or not state.code:
-        return ""
-    return "new" if state.new_pin else state.code
+def is_a_change(change: Change, now: datetime) -> bool:
+    """Whether `change` is due at `now` or refused: what `--detailed-exitcode` reports."""
+    return change.is_due(now) or change.action is Action.BLOCKED
 
 
 def from_iso(text: str | None) -> datetime | None:
