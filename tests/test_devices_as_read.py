@@ -10,7 +10,7 @@ import pytest
 
 from reconciler.config.load import load_config
 from reconciler.config.yamlevents import DevicePlaces
-from reconciler.config.yamlsource import load_documents
+from reconciler.config.yamlsource import complete_positions, load_document, load_documents
 from reconciler.core.errors import ConfigError
 
 FLEET = """\
@@ -112,3 +112,18 @@ def test_a_device_id_named_twice_is_refused_at_the_second(tmp_path: Path) -> Non
         load_config(path, environ={})
     (problem,) = caught.value.problems
     assert problem.line == 6 and "already used by device 'a'" in problem.message
+
+
+def test_a_file_is_parsed_as_it_is_read_and_read_again_for_a_scalars_place(
+    tmp_path: Path,
+) -> None:
+    """The parser reads a file as it goes (its text is not kept); a problem on a scalar,
+    whose position a partial read does not keep, has it from the file read again."""
+    path = tmp_path / "fleet.yaml"
+    path.write_text(FLEET)
+    document = load_document(path, environ={}, complete=False)
+    pin = ("devices", "front-door", "codes", 1, "code")
+    assert document.text == "" and pin not in document.values
+    full = complete_positions(document, {})
+    assert (full.values[pin].line, full.values[pin].column) == (8, 15)
+    assert full.data == document.data

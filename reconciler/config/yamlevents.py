@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from sys import intern
-from typing import Any
+from typing import Any, TextIO
 
 import yaml
 
@@ -55,8 +55,8 @@ class SourceDocument:
 
     With `complete` false only containers (mappings, lists) and the keys that hold them have
     positions: a 100,000-code fleet then keeps 130,000 positions instead of a million, and
-    `complete_positions` reads the same text again when a problem needs a scalar's place, with
-    the same `variables` so that `${VAR}` is judged the same way.
+    `complete_positions` reads the same text (its file) again when a problem needs a scalar's
+    place, with the same `variables` so that `${VAR}` is judged the same way.
     """
 
     file: str
@@ -64,7 +64,8 @@ class SourceDocument:
     values: dict[PathKey, Position] = field(default_factory=dict)
     keys: dict[PathKey, Position] = field(default_factory=dict)
     complete: bool = True
-    text: str = ""
+    text: str = ""  # kept when the YAML was given as text; a file is read again when needed
+    from_file: bool = False
     variables: frozenset[str] = frozenset()  # the declared ones its values were read with
 
 
@@ -102,10 +103,12 @@ class Builder:
         env: Mapping[str, str],
         declared: frozenset[str],
         on_device: DeviceHook | None = None,
+        *,
+        stream: str | TextIO | None = None,
     ) -> None:
         self.document = document
         self.on_device = on_device
-        self.loader = Loader(document.text)
+        self.loader = Loader(document.text if stream is None else stream)
         self.problems: list[Problem] = []
         self.variables = Variables(env, declared, self.problems)
         self.anchors = Anchors()

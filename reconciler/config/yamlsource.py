@@ -17,6 +17,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 import yaml
 
@@ -119,7 +120,7 @@ def complete_positions(
     if document.complete:
         return document
     env = os.environ if environ is None else environ
-    result = _build(document.text, document.file, env, True, document.variables)
+    result = _rebuild(document, env, True, document.variables)
     result = _settle(result, env, True, document.variables)
     if result.problems:
         raise YamlProblems(result.problems)
@@ -147,22 +148,38 @@ def _read_and_build(
 ) -> _Built:
     name = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        handle = path.open(encoding="utf-8")
     except OSError as exc:
         return _Built(None, [Problem(name, 1, 1, "", f"cannot read file: {exc.strerror}")])
-    return _build(text, name, env, complete, declared, on_device)
+    with handle:  # read by the parser as it goes: a fleet's text is never whole in memory
+        return _build(handle, name, env, complete, declared, on_device)
+
+
+def _rebuild(
+    document: SourceDocument,
+    env: Mapping[str, str],
+    complete: bool,
+    declared: frozenset[str],
+    on_device: DeviceHook | None = None,
+) -> _Built:
+    """The document read again: from its file when it was read from one, else its text."""
+    if not document.from_file:
+        return _build(document.text, document.file, env, complete, declared, on_device)
+    with Path(document.file).open(encoding="utf-8") as handle:
+        return _build(handle, document.file, env, complete, declared, on_device)
 
 
 def _build(
-    text: str,
+    source: str | TextIO,
     name: str,
     env: Mapping[str, str],
     complete: bool,
     declared: frozenset[str],
     on_device: DeviceHook | None = None,
 ) -> _Built:
-    document = SourceDocument(file=name, data=None, complete=complete, text=text)
-    builder = Builder(document, env, declared, on_device)
+    text, from_file = (source, False) if isinstance(source, str) else ("", True)
+    document = SourceDocument(name, None, complete=complete, text=text, from_file=from_file)
+    builder = Builder(document, env, declared, on_device, stream=source)
     try:
         document.data = builder.build()
     except yaml.MarkedYAMLError as exc:
@@ -190,7 +207,7 @@ def _settle(
         return result
     if any(name in declared for name, _ in result.undeclared):
         document = result.document
-        result = _build(document.text, document.file, env, complete, declared, on_device)
+        result = _rebuild(document, env, complete, declared, on_device)
     problems = result.problems + [problem for _, problem in result.undeclared]
     problems.sort(key=lambda p: (p.line, p.column))
     if result.document is not None:
