@@ -53,7 +53,7 @@ def fleet(tmp_path: Path) -> Config:
 
 async def planned_with_sink(config: Config) -> tuple[list[tuple[int, list[Change]]], Any, Any]:
     """The parts the sink was given, each with how many locks had been read by then; the
-    plan returned alongside; and the plan made without a sink."""
+    run returned alongside; and the plan made without a sink."""
     read = 0
 
     def tick() -> None:
@@ -74,7 +74,7 @@ async def planned_with_sink(config: Config) -> tuple[list[tuple[int, list[Change
         whole = await plan_run(config, provider, now=NOW)
     finally:
         await provider.aclose()
-    return given, planned.plan, whole.plan
+    return given, planned, whole.plan
 
 
 def test_the_sink_gets_the_plans_changes_in_order_and_the_plan_keeps_none(
@@ -86,7 +86,8 @@ def test_the_sink_gets_the_plans_changes_in_order_and_the_plan_keeps_none(
         c.to_data(show_codes=False) for c in whole.changes
     ]
     assert [c.device for c in handed][:3] == ["door-0", "door-1", "door-2"]
-    assert streamed.changes == () and streamed.drift == whole.drift
+    assert streamed.plan.changes == () and streamed.plan.drift == whole.drift
+    assert list(streamed.live) == ["lock_2"]  # the holder's door: the others were let go
 
 
 def test_the_locks_before_a_holders_door_are_handed_over_while_the_fleet_is_read(

@@ -20,25 +20,34 @@ from reconciler.core.models import Device, DeviceId, LiveCode, LiveDevice
 from reconciler.providers.base import Provider
 
 
+class Forget:
+    """What `read_live`'s `on_device` returns for a lock it is done with: nothing of it is
+    kept (a plan written as it is made needs no lock once planned)."""
+
+
+FORGET = Forget()
+
+
 async def read_live(
     provider: Provider,
     device_ids: Sequence[DeviceId],
     *,
     concurrency: int,
     on_read: Callable[[], None] | None = None,
-    on_device: Callable[[LiveDevice], LiveDevice | None] | None = None,
+    on_device: Callable[[LiveDevice], LiveDevice | Forget | None] | None = None,
 ) -> dict[DeviceId, LiveDevice]:
     """Every listed device the provider knows, with its managed and unmanaged codes, or with
     why its codes could not be read. `on_read` is called once per device read (or failed to
     read), for a progress bar; `on_device` with each device as it is read, and what it
-    returns is kept in its place (a caller done with a lock's codes keeps less; None: all).
+    returns is kept in its place (a caller done with a lock's codes keeps less; None: all;
+    `FORGET`: nothing, the lock is left out of the result).
 
     `concurrency` devices are read at once, unless the provider says it takes more
     (`devices_at_once`: the Seam client, whose own limit on requests in flight grows while
     the API keeps up, then decides how many go out)."""
     devices = await provider.list_devices(list(dict.fromkeys(device_ids)))
     workers = max(concurrency, getattr(provider, "devices_at_once", 0) or 0)
-    read: list[LiveDevice | None] = [None] * len(devices)
+    read: list[LiveDevice | Forget | None] = [None] * len(devices)
     queue = iter(enumerate(devices))
 
     async def worker() -> None:
@@ -50,7 +59,7 @@ async def read_live(
             read[index] = live if kept is None else kept
 
     await asyncio.gather(*(worker() for _ in range(min(workers, len(devices)))))
-    return {live.device.device_id: live for live in read if live is not None}
+    return {live.device.device_id: live for live in read if isinstance(live, LiveDevice)}
 
 
 async def _one(provider: Provider, device: Device) -> LiveDevice:

@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from reconciler.apply.inventory import read_live
+from reconciler.apply.inventory import FORGET, Forget, read_live
 from reconciler.config.load import Config
 from reconciler.config.policy import is_weak
 from reconciler.core.collector import fewer_collections
@@ -78,7 +78,8 @@ async def plan_run(
     devices, and codes only for the locks of people and stays. With `sink` (a plan that is
     only written, `plan --format json`) the changes are handed to it in the plan's order as
     soon as the locks before them are planned, and not kept: the plan returned then has its
-    drift and warnings, but no changes.
+    drift and warnings, but no changes, and `PlannedRun.live` only the locks of people and
+    stays.
 
     Each lock is planned as soon as it is read (`_PlanAsRead`), while the rest of the fleet is
     still on the way; the locks of people and stays wait for the whole read, since one PIN
@@ -162,15 +163,17 @@ class _PlanAsRead:
             if all(code.holder is None for code in device.codes):
                 self.alone.setdefault(device.device_id, []).append(index)
 
-    def read(self, live: LiveDevice) -> LiveDevice | None:
+    def read(self, live: LiveDevice) -> LiveDevice | Forget | None:
         """Plan the devices that are this lock (names cut to its limit), unless they wait;
-        what `read_live` keeps of the lock (without its codes, once planned, unless kept)."""
+        what `read_live` keeps of the lock (without its codes, once planned, unless kept;
+        nothing once its changes went to the sink)."""
         planned = self.alone.get(live.device.device_id, ())
         for index in planned:
             (device,) = fit_stay_names((self.devices[index],), {live.device.device_id: live})
             self.parts[index] = self._plan(device, live)
         if planned and self.sink is not None:
             self._hand_over(self.sink)
+            return FORGET
         if planned and not self.keep_live:
             return LiveDevice(device=live.device, read_error=live.read_error)
         return None
