@@ -89,13 +89,7 @@ async def plan_run(
     if feeds is not None:
         config = config.with_feed_stays(feeds.stays)
     device_ids = [d.device_id for d in config.devices]
-    last_written = None
-    stored = StoredPins()
-    if journal is not None:
-        last_written = LastWritten(
-            journal.written(list(dict.fromkeys(device_ids))), journal.fingerprint
-        )
-        stored = journal.pins.load()
+    last_written, stored = _remembered(journal, device_ids)
     planning = _PlanAsRead(
         config,
         now=now,
@@ -128,6 +122,16 @@ async def plan_run(
         result = replace(result, warnings=(*result.warnings, *feeds.warnings))
     labels = {h.key: h.label for h in config.holders}
     return PlannedRun(result, live, pins.keep, pins.generated, labels)
+
+
+def _remembered(
+    journal: Journal | None, device_ids: Sequence[DeviceId]
+) -> tuple[LastWritten | None, StoredPins]:
+    """What the journal knows of these locks: the codes last written, the PINs kept."""
+    if journal is None:
+        return None, StoredPins()
+    written = journal.written(list(dict.fromkeys(device_ids)))
+    return LastWritten(written, journal.fingerprint), journal.pins.load()
 
 
 _HANDED: tuple[list[Change], list[Drift]] = ([], [])  # a part given to the sink

@@ -34,7 +34,7 @@ class NotOneByOne(Exception):
     says what is wrong with it."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OwnDevice:
     """A device as written under `devices:`: its own codes, before people's and stays'."""
 

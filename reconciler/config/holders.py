@@ -26,7 +26,7 @@ from reconciler.core.errors import Problem
 from reconciler.core.models import DesiredCode, DeviceKey, Holder, SourceRef
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Door:
     """What people and stays need to know of a device key: its zone and the names of the
     codes written under it (the devices are made one by one, `config.devices`)."""
