@@ -65,18 +65,20 @@ def own_devices(
             continue
         device = DeviceConfig.model_validate(data)
         problems.extend(_device_problems(key, device, merged, settings_zone, owners))
-        where = merged.at(("devices", key), key=True)
-        found.append(
-            OwnDevice(
-                key=key,
-                device_id=device.device_id,
-                timezone=device.timezone,
-                codes=tuple(_codes(key, device, merged)),
-                source=SourceRef(where.file, where.line, where.column),
-            )
-        )
+        found.append(_made(key, device, merged, merged.at(("devices", key), key=True)))
         raw[key] = None
     return found
+
+
+def _made(key: str, device: DeviceConfig, merged: Locator, where: Position) -> OwnDevice:
+    """The device of a validated entry, its key written at `where`."""
+    return OwnDevice(
+        key=key,
+        device_id=device.device_id,
+        timezone=device.timezone,
+        codes=tuple(_codes(key, device, merged)),
+        source=SourceRef(where.file, where.line, where.column),
+    )
 
 
 def device_as_read(key: str, data: Any, places: DevicePlaces) -> OwnDevice | None:
@@ -90,26 +92,19 @@ def device_as_read(key: str, data: Any, places: DevicePlaces) -> OwnDevice | Non
         return None
     alone = _Alone(places)
     try:
-        for _ in _device_problems(key, device, alone, device.timezone or "UTC", None):
-            return None
-        codes = tuple(_codes(key, device, alone))
-    except _Unplaced:
+        list(_device_problems(key, device, alone, device.timezone or "UTC", None))  # raises
+        return _made(key, device, alone, places.key)
+    except _NotAlone:
         return None
-    return OwnDevice(
-        key=key,
-        device_id=device.device_id,
-        timezone=device.timezone,
-        codes=codes,
-        source=SourceRef(places.key.file, places.key.line, places.key.column),
-    )
 
 
-class _Unplaced(Exception):
-    """A path outside what one device's entry placed."""
+class _NotAlone(Exception):
+    """The entry has a problem, or a path its own positions do not place."""
 
 
 class _Alone:
-    """The positions one device's entry placed, as a `Locator` (`device_as_read`)."""
+    """The positions one device's entry placed, as a `Locator` (`device_as_read`): any
+    problem leaves the device to the whole config's pass, which places it."""
 
     def __init__(self, places: DevicePlaces) -> None:
         self.places = places
@@ -117,12 +112,11 @@ class _Alone:
     def at(self, path: PathKey, *, key: bool = False) -> Position:
         found = (self.places.keys if key else self.places.values).get(path)
         if found is None:
-            raise _Unplaced(path)
+            raise _NotAlone(path)
         return found
 
     def problem(self, path: PathKey, message: str, *, key: bool = False) -> Problem:
-        where = self.at(path, key=key)
-        return Problem(where.file, where.line, where.column, "", message)
+        raise _NotAlone(path)
 
 
 def _window_needs_zone(code: Any) -> bool:
