@@ -146,3 +146,17 @@ def test_policy_errors_stop_every_command(cli: CliRunner, tmp_path: Path) -> Non
         ]
         assert "1234" not in result.output
     assert not (tmp_path / ".accesscodes").exists()
+
+
+def test_one_pin_for_three_people_is_one_warning_at_its_first_code(tmp_path: Path) -> None:
+    _, warnings = problems(
+        tmp_path,
+        HEADER
+        + door("a", '{name: Ann, code: "482913"}', '{name: Cy, code: "573024"}')
+        + door("b", '{name: Ben, code: "482913"}', '{name: Ann, code: "573024"}')
+        + door("c", '{name: Cy, code: "482913"}'),
+    )
+    assert len(warnings) == 2
+    assert warnings[0].startswith(f"{tmp_path / 'accesscodes.yaml'}:6:9: devices.a.codes[0].code")
+    assert "given to 3 different people: Ann, Ben, Cy" in warnings[0]
+    assert ":7:9: devices.a.codes[1].code" in warnings[1] and "Ann, Cy" in warnings[1]

@@ -45,13 +45,15 @@ async def read_live(
     `concurrency` devices are read at once, unless the provider says it takes more
     (`devices_at_once`: the Seam client, whose own limit on requests in flight grows while
     the API keeps up, then decides how many go out)."""
-    devices = await provider.list_devices(list(dict.fromkeys(device_ids)))
+    devices: list[Device | None] = [*await provider.list_devices(list(dict.fromkeys(device_ids)))]
     workers = max(concurrency, getattr(provider, "devices_at_once", 0) or 0)
     read: list[LiveDevice | Forget | None] = [None] * len(devices)
-    queue = iter(enumerate(devices))
+    queue = iter(range(len(devices)))
 
     async def worker() -> None:
-        for index, device in queue:  # shared: each worker takes the next device
+        for index in queue:  # shared: each worker takes the next device
+            device, devices[index] = devices[index], None  # held by what is kept of it
+            assert device is not None  # (each index is taken once)
             live = await _one(provider, device)
             if on_read is not None:
                 on_read()

@@ -19,6 +19,7 @@ from reconciler.config.policy import is_weak
 from reconciler.core.collector import fewer_collections
 from reconciler.core.models import DesiredDevice, DeviceId, LiveDevice
 from reconciler.core.plan import Action, Change, Drift, Plan
+from reconciler.core.written import has_holder_codes, whole
 from reconciler.planning.drift import LastWritten
 from reconciler.planning.names import fit_stay_names
 from reconciler.planning.pins import assign_pins
@@ -162,18 +163,23 @@ class _PlanAsRead:
         self.handed = 0  # the parts before this index went to the sink
         self.drift: list[Drift] = []  # theirs
         self.parts: list[tuple[list[Change], list[Drift]] | None] = [None] * len(self.devices)
-        self.alone: dict[DeviceId, list[int]] = {}  # devices without a holder's code
+        self.alone: dict[DeviceId, int] = {}  # devices without a holder's code: the first
+        self.also: dict[DeviceId, list[int]] = {}  # and any other that is the same lock
         for index, device in enumerate(self.devices):
-            if all(code.holder is None for code in device.codes):
-                self.alone.setdefault(device.device_id, []).append(index)
+            if has_holder_codes(device.codes):
+                continue
+            if self.alone.setdefault(device.device_id, index) != index:
+                self.also.setdefault(device.device_id, []).append(index)
 
     def read(self, live: LiveDevice) -> LiveDevice | Forget | None:
         """Plan the devices that are this lock (names cut to its limit), unless they wait;
         what `read_live` keeps of the lock (without its codes, once planned, unless kept;
         nothing once its changes went to the sink)."""
-        planned = self.alone.get(live.device.device_id, ())
+        lock = live.device.device_id
+        first = self.alone.get(lock)
+        planned = () if first is None else (first, *self.also.get(lock, ()))
         for index in planned:
-            (device,) = fit_stay_names((self.devices[index],), {live.device.device_id: live})
+            (device,) = fit_stay_names((whole(self.devices[index]),), {lock: live})
             self.parts[index] = self._plan(device, live)
         if planned and self.sink is not None:
             self._hand_over(self.sink)

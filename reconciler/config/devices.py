@@ -22,11 +22,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from reconciler.config.coderules import Locator, code_problems, zone_problem
-from reconciler.config.schema import DeviceConfig
+from reconciler.config.schema import CodeConfig, DeviceConfig
 from reconciler.config.yamlevents import DevicePlaces, Position
 from reconciler.config.yamlsource import PathKey
 from reconciler.core.errors import Problem
 from reconciler.core.models import DesiredCode, DeviceKey, SourceRef
+from reconciler.core.written import PlainCode, WrittenCodes
 
 
 class NotOneByOne(Exception):
@@ -41,7 +42,7 @@ class OwnDevice:
     key: str
     device_id: str
     timezone: str | None
-    codes: tuple[DesiredCode, ...]
+    codes: WrittenCodes
     source: SourceRef
 
 
@@ -76,7 +77,7 @@ def _made(key: str, device: DeviceConfig, merged: Locator, where: Position) -> O
         key=key,
         device_id=device.device_id,
         timezone=device.timezone,
-        codes=tuple(_codes(key, device, merged)),
+        codes=WrittenCodes(DeviceKey(key), where.file, _codes(key, device, merged, where.file)),
         source=SourceRef(where.file, where.line, where.column),
     )
 
@@ -170,10 +171,35 @@ def _device_problems(
         yield from code_problems(code, at, merged, zone)
 
 
-def _codes(key: str, device: DeviceConfig, merged: Locator) -> Iterator[DesiredCode]:
+PLAIN_FIELDS = frozenset({"name", "code", "starts_at", "ends_at"})
+"""What a `PlainCode` keeps of a code's fields; `_is_plain` knows each of the others."""
+
+
+def _is_plain(code: CodeConfig) -> bool:
+    """Whether every field but `PLAIN_FIELDS` has its default (no schedule, no flag)."""
+    return (
+        code.schedule is None
+        and not code.offline
+        and not code.one_time_use
+        and code.prefer_native_scheduling is None
+        and not code.protected
+        and not code.revoke
+    )
+
+
+def _codes(
+    key: str, device: DeviceConfig, merged: Locator, file: str
+) -> Iterator[DesiredCode | PlainCode]:
+    """The device's codes; those with a name, a PIN and a window alone (most of a fleet's),
+    and written in `file`, as the `PlainCode` a `WrittenCodes` keeps."""
     base: PathKey = ("devices", key)
     for index, code in enumerate(device.codes):
         where = merged.at((*base, "codes", index))
+        if where.file == file and _is_plain(code):
+            yield PlainCode(
+                code.name, code.code, code.starts_at, code.ends_at, where.line, where.column
+            )
+            continue
         schedule = code.schedule.compiled() if code.schedule is not None else None
         yield DesiredCode(
             device=DeviceKey(key),

@@ -13,7 +13,7 @@ its codes (and PIN), so the plan updates their windows in place.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -32,7 +32,7 @@ class Door:
     codes written under it (the devices are made one by one, `config.devices`)."""
 
     timezone: str | None
-    codes: tuple[DesiredCode, ...]
+    codes: Sequence[DesiredCode]
 
     @property
     def code_names(self) -> frozenset[str]:

@@ -44,6 +44,7 @@ from reconciler.core.models import (
     Holder,
 )
 from reconciler.core.settings import STATE_ENV, Settings, parse_duration
+from reconciler.core.written import joined
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ class Config:
             self.settings.timezone,
         )
         devices = tuple(
-            replace(d, codes=(*d.codes, *stays.codes.get(d.key, ()))) for d in self.devices
+            replace(d, codes=joined(d.codes, stays.codes.get(d.key, ()))) for d in self.devices
         )
         holders = (*self.holders, *(h for h in stays.holders if h not in self.holders))
         return replace(self, devices=devices, holders=holders)
@@ -173,7 +174,7 @@ def _load(path: Path, environ: Mapping[str, str] | None, state: str | None) -> C
         DesiredDevice(
             key=DeviceKey(d.key),
             device_id=DeviceId(d.device_id),
-            codes=(*d.codes, *compiled.codes.get(d.key, ())),
+            codes=joined(d.codes, compiled.codes.get(d.key, ())),
             timezone=d.timezone,
             source=d.source,
         )

@@ -9,7 +9,6 @@ config line and never quote a PIN.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -128,14 +127,17 @@ class _Report:
     policy: Policy
     devices: Sequence[DesiredDevice]
     found: list[Violation] = field(default_factory=list)
-    _index: dict[int, int] | None = None  # id(code) -> its position in its device's list
+    _by_key: dict[str, DesiredDevice] | None = None  # made at the first violation
 
     def position(self, code: DesiredCode) -> int:
-        """Where `code` is in its device's list (the index is made at the first violation:
-        a fleet's million codes need it only when one of them breaks a rule)."""
-        if self._index is None:
-            self._index = {id(c): i for d in self.devices for i, c in enumerate(d.codes)}
-        return self._index[id(code)]
+        """Where `code` is in its device's list: by its name and line (a device's codes are
+        made each time they are read, `core.written`, so not by identity)."""
+        if self._by_key is None:
+            self._by_key = {d.key: d for d in self.devices}
+        for index, written in enumerate(self._by_key[code.device].codes):
+            if written.name == code.name and written.source == code.source:
+                return index
+        raise LookupError(code.name)  # pragma: no cover (a code is its device's)
 
     def add(self, code: DesiredCode, findings: Iterable[Finding]) -> None:
         """Record the rules `code` breaks, at the levels the policy gives them."""
@@ -164,6 +166,7 @@ def check(devices: Sequence[DesiredDevice], policy: Policy) -> list[Violation]:
     and its PIN; per lock, PINs that repeat or prefix each other; then PINs shared by people."""
     report = _Report(policy, devices)
     pin_findings: dict[str, list[Finding]] = {}  # a person's PIN is on each of their doors
+    owners: dict[str, str | set[str]] = {}  # each PIN and who has it
     for device in devices:
         pins: dict[str, DesiredCode] = {}  # each PIN on this lock and its first code
         for code in device.codes:
@@ -173,6 +176,7 @@ def check(devices: Sequence[DesiredDevice], policy: Policy) -> list[Violation]:
                 if code.holder is None or code.holder.pin_per_door:  # else one kept PIN
                     report.add(code, _recurring_without_pin(code))
                 continue
+            _owned(owners, pin, code.name)
             found = pin_findings.get(pin)
             if found is None:
                 found = pin_findings[pin] = [*_weak_pin(pin, policy), *_min_length(pin, policy)]
@@ -180,9 +184,19 @@ def check(devices: Sequence[DesiredDevice], policy: Policy) -> list[Violation]:
             report.add(code, _same_pin_twice_on_device(code, pin, pins))
             report.add(code, _pin_prefix_on_device(pin, pins))
             pins.setdefault(pin, code)
-    for code, findings in _pin_shared_across_people(devices):
+    for code, findings in _pin_shared_across_people(devices, owners):
         report.add(code, findings)
     return report.found
+
+
+def _owned(owners: dict[str, str | set[str]], pin: str, name: str) -> None:
+    """Note that `name` has `pin`: a name alone, a set once a second name has it (a fleet of
+    a PIN per lock would otherwise hold a set per PIN)."""
+    had = owners.setdefault(pin, name)
+    if isinstance(had, set):
+        had.add(name)
+    elif had != name:
+        owners[pin] = {had, name}
 
 
 def _max_duration(code: DesiredCode, policy: Policy) -> Iterator[Finding]:
@@ -235,23 +249,21 @@ def _pin_prefix_on_device(pin: str, pins: dict[str, DesiredCode]) -> Iterator[Fi
 
 
 def _pin_shared_across_people(
-    devices: Sequence[DesiredDevice],
+    devices: Sequence[DesiredDevice], owners: dict[str, str | set[str]]
 ) -> Iterator[tuple[DesiredCode, list[Finding]]]:
     """One PIN given to different people (code names) anywhere in the config, reported at
-    the first code that has it."""
-    owners: dict[str, set[str]] = defaultdict(set)
-    first_code: dict[str, DesiredCode] = {}
+    the first code that has it (`owners`: each PIN and who has it)."""
+    shared = {pin: names for pin, names in owners.items() if isinstance(names, set)}
     for device in devices:
+        if not shared:
+            return
         for code in device.codes:
-            if code.code is not None:
-                owners[code.code].add(code.name)
-                first_code.setdefault(code.code, code)
-    for pin, names in owners.items():
-        if len(names) > 1:
-            message = (
-                f"one PIN is given to {len(names)} different people: {', '.join(sorted(names))}"
-            )
-            yield first_code[pin], [("pin_shared_across_people", message)]
+            names = shared.pop(code.code, None) if code.code is not None else None
+            if names is not None:
+                message = (
+                    f"one PIN is given to {len(names)} different people: {', '.join(sorted(names))}"
+                )
+                yield code, [("pin_shared_across_people", message)]
 
 
 def is_weak(pin: str, policy: Policy) -> bool:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from sys import intern
 from typing import Any, TextIO
 
 import yaml
@@ -113,15 +112,18 @@ class Builder:
         self.variables = Variables(env, declared, self.problems)
         self.anchors = Anchors()
         self._plain: dict[str, Any] = {}  # a plain scalar's tag, by its text
+        self._strings: dict[str, str] = {}  # each short string read, kept once
 
     def _scalar(self, event: yaml.ScalarEvent) -> Any:
         """`typed_scalar`, with the tag of a plain scalar found once per text: a fleet's keys
         (`name`, `code`, `device_id`) are the same few words 100,000 times over. Short texts
-        are kept once each (`sys.intern`): a person's name and PIN on a thousand doors, and
-        the same name listed by the provider, are one string, not two thousand."""
+        are kept once each: a person's name and PIN on a thousand doors are one string, not a
+        thousand. Kept by this reader, not `sys.intern`: the interpreter's table of interned
+        strings never shrinks, and a fleet's device keys and ids (each read once) grew it by
+        100 bytes a lock for the rest of the run."""
         text = event.value
         if event.tag is None and not event.implicit[0]:
-            return intern(text) if len(text) <= 64 else text  # quoted: always a string
+            return self._strings.setdefault(text, text) if len(text) <= 64 else text  # quoted
         if event.tag is None and len(text) <= 64:
             tag = self._plain.get(text)
             if tag is None:
@@ -129,7 +131,7 @@ class Builder:
                 if len(self._plain) < 4096:
                     self._plain[text] = tag
             if tag == STR_TAG:
-                return intern(text)
+                return self._strings.setdefault(text, text)
         return typed_scalar(self.loader, event)
 
     def build(self) -> Any:

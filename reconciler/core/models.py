@@ -7,6 +7,7 @@ identity is (device key, code name), plus the occurrence start for a recurring c
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -131,11 +132,12 @@ class DesiredCode:
 
 @dataclass(frozen=True, slots=True)
 class DesiredDevice:
-    """A lock named in the config, with the codes it should hold."""
+    """A lock named in the config, with the codes it should hold (a tuple, or the compact
+    `core.written.WrittenCodes` a loaded config keeps: both are sequences of the codes)."""
 
     key: DeviceKey
     device_id: DeviceId
-    codes: tuple[DesiredCode, ...] = ()
+    codes: Sequence[DesiredCode] = ()
     timezone: str | None = None
     source: SourceRef | None = field(default=None, compare=False)
 

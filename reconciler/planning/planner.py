@@ -18,6 +18,7 @@ from reconciler.core.collector import fewer_collections
 from reconciler.core.models import DesiredDevice, DeviceId, LiveCode, LiveDevice
 from reconciler.core.plan import WRITES, Action, Change, CodeState, Drift, DriftKind, Plan
 from reconciler.core.settings import Settings
+from reconciler.core.written import whole
 from reconciler.planning.capacity import fit_slots, order_writes
 from reconciler.planning.claims import claim_live_codes
 from reconciler.planning.decisions import LockPlan, decide, moment_text, offline_locked
@@ -79,6 +80,7 @@ def plan_device(
     provider does not know the device). A device depends on no other, so a large fleet can
     plan each lock as soon as it is read (`apply.run.plan_run`) and put the parts together in
     config order: the same plan."""
+    device = whole(device)  # its codes are walked more than once
     if live_device is None:
         return _device_not_found(device), []
     if live_device.read_error is not None:

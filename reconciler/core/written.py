@@ -1,0 +1,175 @@
+"""A device's codes as written under `devices:`, kept as their fields, made into codes when read.
+
+A fleet's config is most of what a plan holds for the whole run: at 10 codes a lock, a
+`DesiredCode` (176 bytes), its `SourceRef` (56) and its line number (32) cost 2.6 KB a lock,
+so 50,000 locks held 130 MB of codes from the load to the last lock planned. `WrittenCodes`
+keeps what a plain written code has (its name, PIN, window and place in the file: four
+references and two small integers) and makes the `DesiredCode` each time the codes are
+iterated; a code with anything more (a schedule, a flag, a holder) is kept as it is. It is a
+`Sequence`, equal to the tuple of the same codes, so whatever reads `device.codes` reads the
+same codes; a caller that walks them more than once makes them once (`tuple(device.codes)`).
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any, NamedTuple, overload
+
+from reconciler.core.models import DesiredCode, DesiredDevice, DeviceKey, SourceRef
+
+_TEXTS = 4  # name, code, starts_at, ends_at: what a plain code has
+_PLACES = 2  # line, column
+_MOST = 2**32  # what an array("I") holds
+
+
+class WrittenCodes(Sequence[DesiredCode]):
+    """The codes of one device, kept compactly; `extra` (a person's, a stay's) as they are."""
+
+    __slots__ = ("_odd", "_places", "_texts", "device", "extra", "file")
+
+    def __init__(
+        self,
+        device: DeviceKey,
+        file: str,
+        codes: Iterable[DesiredCode | PlainCode],
+        extra: Sequence[DesiredCode] = (),
+    ) -> None:
+        texts: list[Any] = []
+        places = array("I")
+        odd: dict[int, DesiredCode] = {}
+        for index, code in enumerate(codes):
+            row = code if type(code) is PlainCode else _plain(code, device, file)
+            if row is not None:
+                texts += row[:_TEXTS]
+                places += array("I", row[_TEXTS:])
+            else:
+                odd[index] = code  # type: ignore[assignment]  (not a PlainCode: a DesiredCode)
+                texts += (None,) * _TEXTS
+                places += array("I", (0,) * _PLACES)
+        self.device = device
+        self.file = file
+        self._texts = tuple(texts)
+        self._places = places
+        self._odd = odd or None
+        self.extra = tuple(extra)
+
+    def with_extra(self, extra: Sequence[DesiredCode]) -> WrittenCodes:
+        """These codes followed by `extra` (people's and stays' codes on the door)."""
+        joined = object.__new__(WrittenCodes)
+        for name in ("device", "file", "_texts", "_places", "_odd"):
+            setattr(joined, name, getattr(self, name))
+        joined.extra = (*self.extra, *extra)
+        return joined
+
+    @property
+    def written(self) -> int:
+        """How many of the codes were written under the device (the rest are `extra`)."""
+        return len(self._texts) // _TEXTS
+
+    def __len__(self) -> int:
+        return self.written + len(self.extra)
+
+    def __iter__(self) -> Iterator[DesiredCode]:
+        device, file, texts, places, odd = (
+            self.device,
+            self.file,
+            self._texts,
+            self._places,
+            self._odd,
+        )
+        for index in range(self.written):
+            if odd is not None and index in odd:
+                yield odd[index]
+                continue
+            name, pin, starts, ends = texts[index * _TEXTS : index * _TEXTS + _TEXTS]
+            line, column = places[index * _PLACES], places[index * _PLACES + 1]
+            yield DesiredCode(
+                device=device,
+                name=name,
+                code=pin,
+                starts_at=starts,
+                ends_at=ends,
+                source=SourceRef(file, line, column),
+            )
+        yield from self.extra
+
+    @overload
+    def __getitem__(self, index: int) -> DesiredCode: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[DesiredCode, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> DesiredCode | tuple[DesiredCode, ...]:
+        return tuple(self)[index]
+
+    def index(self, value: Any, start: int = 0, stop: int | None = None) -> int:
+        """Where `value` is (one pass: `Sequence.index` would make the codes once a step)."""
+        return tuple(self).index(value, start, len(self) if stop is None else stop)
+
+    def __contains__(self, value: object) -> bool:
+        return value in tuple(self)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, WrittenCodes | tuple):
+            return tuple(self) == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return f"WrittenCodes{tuple(self)!r}"
+
+
+class PlainCode(NamedTuple):
+    """What a plain written code is (`devices:` entries make these, `config.devices`)."""
+
+    name: str
+    code: str | None
+    starts_at: datetime | None
+    ends_at: datetime | None
+    line: int
+    column: int
+
+
+def _plain(code: DesiredCode, device: DeviceKey, file: str) -> PlainCode | None:
+    """The code as a `PlainCode`, if it is whole again from one: its other fields are their
+    defaults, it is this device's, and it was written in `file`."""
+    source = code.source
+    if type(code) is not DesiredCode or source is None or source.file != file:
+        return None
+    if not (0 <= source.line < _MOST and 0 <= source.column < _MOST):
+        return None
+    again = DesiredCode(
+        device=device,
+        name=code.name,
+        code=code.code,
+        starts_at=code.starts_at,
+        ends_at=code.ends_at,
+    )
+    if again != code or code.config_path is not None:
+        return None
+    return PlainCode(code.name, code.code, code.starts_at, code.ends_at, source.line, source.column)
+
+
+def joined(codes: Sequence[DesiredCode], extra: Sequence[DesiredCode]) -> Sequence[DesiredCode]:
+    """`codes` followed by `extra`, still compact when `codes` is."""
+    if isinstance(codes, WrittenCodes):
+        return codes.with_extra(extra) if extra else codes
+    return (*codes, *extra)
+
+
+def whole(device: DesiredDevice) -> DesiredDevice:
+    """The device with its codes made once, for a caller that walks them more than once."""
+    if isinstance(device.codes, tuple):
+        return device
+    return replace(device, codes=tuple(device.codes))
+
+
+def has_holder_codes(codes: Sequence[DesiredCode]) -> bool:
+    """Whether a person's or a stay's code is among `codes` (only `extra` can hold one)."""
+    among = codes.extra if isinstance(codes, WrittenCodes) else codes
+    return any(code.holder is not None for code in among)
