@@ -3,6 +3,7 @@ read back from it are the codes as written, field for field and line for line.""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from reconciler.config.load import load_config
 from reconciler.config.schema import CodeConfig
 from reconciler.core.errors import ConfigError
 from reconciler.core.models import DesiredCode, DeviceKey, Holder, Schedule, SourceRef
-from reconciler.core.written import WrittenCodes, has_holder_codes, joined, whole
+from reconciler.core.written import WrittenCodes, has_holder_codes, joined, slot_maker, whole
 
 FRONT = DeviceKey("front")
 FILE = "accesscodes.yaml"
@@ -159,3 +160,23 @@ def _write(folder: Path, text: str) -> Path:
     path = folder / FILE
     path.write_text(text)
     return path
+
+
+@dataclass(frozen=True, slots=True)
+class _Sample:
+    a: int
+    b: str = "b"
+    c: list[int] = field(default_factory=list)
+    d: tuple[int, ...] = (1,)
+
+
+def test_a_slot_maker_makes_what_the_class_makes() -> None:
+    make = slot_maker(_Sample, ("a", "d"))
+    made = make(3, (4, 5))
+    assert made == _Sample(3, d=(4, 5)) and repr(made) == repr(_Sample(3, d=(4, 5)))
+    code = slot_maker(DesiredCode, ("device", "name", "code"))(FRONT, "Ann", "482913")
+    assert code == DesiredCode(device=FRONT, name="Ann", code="482913")
+    assert hash(code) == hash(DesiredCode(device=FRONT, name="Ann", code="482913"))
+    assert made.c == [] and made.c is not make(3, ()).c  # a fresh default each time
+    with pytest.raises(AttributeError):
+        made.a = 4  # type: ignore[misc]  (still frozen)

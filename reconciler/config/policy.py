@@ -169,8 +169,9 @@ def check(devices: Sequence[DesiredDevice], policy: Policy) -> list[Violation]:
     owners: dict[str, str | set[str]] = {}  # each PIN and who has it
     for device in devices:
         pins: dict[str, DesiredCode] = {}  # each PIN on this lock and its first code
-        for code in device.codes:
-            report.add(code, _max_duration(code, policy))
+        for code in device.codes:  # (each check asked only where it can find something)
+            if code.starts_at and code.ends_at:
+                report.add(code, _max_duration(code, policy))
             pin = code.code
             if pin is None:
                 if code.holder is None or code.holder.pin_per_door:  # else one kept PIN
@@ -180,9 +181,12 @@ def check(devices: Sequence[DesiredDevice], policy: Policy) -> list[Violation]:
             found = pin_findings.get(pin)
             if found is None:
                 found = pin_findings[pin] = [*_weak_pin(pin, policy), *_min_length(pin, policy)]
-            report.add(code, found)
-            report.add(code, _same_pin_twice_on_device(code, pin, pins))
-            report.add(code, _pin_prefix_on_device(pin, pins))
+            if found:
+                report.add(code, found)
+            if pin in pins:
+                report.add(code, _same_pin_twice_on_device(code, pin, pins))
+            if pins:
+                report.add(code, _pin_prefix_on_device(pin, pins))
             pins.setdefault(pin, code)
     for code, findings in _pin_shared_across_people(devices, owners):
         report.add(code, findings)
