@@ -140,10 +140,15 @@ class SeamProvider:
         return max(1, self.client.in_flight.ceiling // 2)
 
     async def list_codes(self, device_id: DeviceId) -> list[LiveCode]:
-        managed, unmanaged = await asyncio.gather(
-            self._list("access_codes/list", device_id),
-            self._list("access_codes/unmanaged/list", device_id),
-        )
+        # Both listings at once: the unmanaged one in a task of its own, the managed one here
+        # (one task a lock, where `asyncio.gather` made two and a future over them).
+        unmanaged_task = asyncio.ensure_future(self._list("access_codes/unmanaged/list", device_id))
+        try:
+            managed = await self._list("access_codes/list", device_id)
+        except BaseException:
+            unmanaged_task.cancel()
+            raise
+        unmanaged = await unmanaged_task
         seen: set[str] = set()
         codes = []
         for listing, is_managed in ((managed, True), (unmanaged, False)):
