@@ -96,13 +96,15 @@ def cli_row(
     drift: float = 0.0,
     latency: float = 0.1,
     profile: Path | None = None,
+    own_pins: bool = False,
 ) -> dict[str, Any]:
     """`accesscodes plan --format json` on a fleet of `locks` x `codes` (in sync, or with
     `drift` of its codes changed on the server), at `latency` seconds per call."""
-    server.admin("generate", {"locks": locks, "codes": codes, "drift": drift})
+    fleet = {"locks": locks, "codes": codes, "drift": drift, "own_pins": own_pins}
+    server.admin("generate", fleet)
     server.admin("configure", {"latency": latency, "rate": 0, "write_window": 60, "error_rate": 0})
-    folder = work / f"cli_{locks}_{drift}"
-    write_config(folder, locks, codes)
+    folder = work / f"cli_{locks}_{drift}_{own_pins}"
+    write_config(folder, locks, codes, own_pins=own_pins)
     env = {**os.environ, "SEAM_API_KEY": API_KEY, "SEAM_ENDPOINT": server.url, "CI": "true"}
     out = work / "plan.json"
     server.admin("clear")
@@ -120,7 +122,8 @@ def cli_row(
     cpu = ours["user_s"] + ours["sys_s"]
     floor = calls * latency / IN_FLIGHT
     return {
-        "scenario": f"plan {drift:.0%} drift" if drift else "plan in sync",
+        "scenario": (f"plan {drift:.0%} drift" if drift else "plan in sync")
+        + (", own PINs" if own_pins else ""),
         "locks": locks,
         "codes": locks * codes,
         "latency_ms": latency * 1000,
@@ -207,10 +210,18 @@ def fmt(row: dict[str, Any]) -> str:
     )
 
 
-def rows(server: Any, work: Path, sizes: list[int], *, peer_up_to: int, profile_dir: Path | None):
+def rows(
+    server: Any,
+    work: Path,
+    sizes: list[int],
+    *,
+    peer_up_to: int,
+    profile_dir: Path | None,
+    own_pins_from: int | None = None,
+):
     """The end-to-end rows, printed as they come: each size in sync (the largest profiled
     into `profile_dir`), the peer on the same fleet up to `peer_up_to` locks, and with 5%
-    drift."""
+    drift; from `own_pins_from` locks up, in sync again with a guest and a PIN a code."""
     compile_package()
     print(HEADER, flush=True)
     found: list[dict[str, Any]] = []
@@ -231,6 +242,9 @@ def rows(server: Any, work: Path, sizes: list[int], *, peer_up_to: int, profile_
             print(fmt(ours), flush=True)
         found.append(cli_row(server, work, locks, 10, drift=0.05))
         print(fmt(found[-1]), flush=True)
+        if own_pins_from is not None and locks >= own_pins_from:
+            found.append(cli_row(server, work, locks, 10, own_pins=True))
+            print(fmt(found[-1]), flush=True)
     for row in found:
         row["table"] = "end to end"
     return found

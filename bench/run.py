@@ -352,6 +352,7 @@ def main() -> None:
                 [int(s) for s in ends.split(",")],
                 peer_up_to=10000,
                 profile_dir=None if args.quick else ROOT / "bench",
+                own_pins_from=None if args.quick else 10000,
             )
     finally:
         server.close()

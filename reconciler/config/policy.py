@@ -165,8 +165,8 @@ def check(devices: Sequence[DesiredDevice], policy: Policy) -> list[Violation]:
     """Every violation of the policy by the PINs written in the config: per code, its window
     and its PIN; per lock, PINs that repeat or prefix each other; then PINs shared by people."""
     report = _Report(policy, devices)
-    pin_findings: dict[str, list[Finding]] = {}  # a person's PIN is on each of their doors
     owners: dict[str, str | set[str]] = {}  # each PIN and who has it
+    flagged: dict[str, list[Finding]] = {}  # the PINs that break a rule of their own
     for device in devices:
         pins: dict[str, DesiredCode] = {}  # each PIN on this lock and its first code
         for code in device.codes:  # (each check asked only where it can find something)
@@ -177,10 +177,13 @@ def check(devices: Sequence[DesiredDevice], policy: Policy) -> list[Violation]:
                 if code.holder is None or code.holder.pin_per_door:  # else one kept PIN
                     report.add(code, _recurring_without_pin(code))
                 continue
+            if pin in owners:  # checked at an earlier code (a person's PIN on each door)
+                found = flagged.get(pin)
+            else:
+                found = [*_weak_pin(pin, policy), *_min_length(pin, policy)]
+                if found:
+                    flagged[pin] = found
             _owned(owners, pin, code.name)
-            found = pin_findings.get(pin)
-            if found is None:
-                found = pin_findings[pin] = [*_weak_pin(pin, policy), *_min_length(pin, policy)]
             if found:
                 report.add(code, found)
             if pin in pins:

@@ -78,6 +78,8 @@ class DevicePlaces:
     keys: dict[PathKey, Position]
 
 
+_MOST_STRINGS = 65_536  # the reader's table of strings (a dict of 65,536 is 5 MB)
+
 # Called with each entry of the top-level `devices:` mapping as soon as it is read: what it
 # returns is kept in the data in place of the entry (None: the entry's data, and its
 # positions, are kept as read).
@@ -112,7 +114,7 @@ class Builder:
         self.variables = Variables(env, declared, self.problems)
         self.anchors = Anchors()
         self._plain: dict[str, Any] = {}  # a plain scalar's tag, by its text
-        self._strings: dict[str, str] = {}  # each short string read, kept once
+        self._strings: dict[str, str] = {}  # short strings read, each kept once (`_kept`)
 
     def _scalar(self, event: yaml.ScalarEvent) -> Any:
         """`typed_scalar`, with the tag of a plain scalar found once per text: a fleet's keys
@@ -123,7 +125,7 @@ class Builder:
         100 bytes a lock for the rest of the run."""
         text = event.value
         if event.tag is None and not event.implicit[0]:
-            return self._strings.setdefault(text, text) if len(text) <= 64 else text  # quoted
+            return self._kept(text) if len(text) <= 64 else text  # quoted
         if event.tag is None and len(text) <= 64:
             tag = self._plain.get(text)
             if tag is None:
@@ -131,8 +133,19 @@ class Builder:
                 if len(self._plain) < 4096:
                     self._plain[text] = tag
             if tag == STR_TAG:
-                return self._strings.setdefault(text, text)
+                return self._kept(text)
         return typed_scalar(self.loader, event)
+
+    def _kept(self, text: str) -> str:
+        """The one copy of `text` this reader keeps, among the first `_MOST_STRINGS` strings
+        read: past those, a fleet's strings are mostly its own (a guest, a PIN a code)."""
+        strings = self._strings
+        found = strings.get(text)
+        if found is not None:
+            return found
+        if len(strings) < _MOST_STRINGS:
+            strings[text] = text
+        return text
 
     def build(self) -> Any:
         """The document's data: one YAML document, or None for an empty file."""

@@ -106,7 +106,7 @@ def _state(*values: Any) -> CodeState:
     return _shared_state(*values) if utc else CodeState(*values)
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=1 << 13)  # full of a fleet's own PINs, 65,536 states were 20 MB
 def _shared_state(*values: Any) -> CodeState:
     return CodeState(*values)
 
