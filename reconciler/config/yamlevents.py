@@ -26,6 +26,7 @@ from reconciler.config.yamltags import (
 )
 from reconciler.config.yamlvars import PathKey, Variables, format_path
 from reconciler.core.errors import Problem
+from reconciler.core.sharedtexts import SharedTexts
 
 __all__ = [
     "Builder",
@@ -114,18 +115,16 @@ class Builder:
         self.variables = Variables(env, declared, self.problems)
         self.anchors = Anchors()
         self._plain: dict[str, Any] = {}  # a plain scalar's tag, by its text
-        self._strings: dict[str, str] = {}  # short strings read, each kept once (`_kept`)
+        self._strings = SharedTexts(_MOST_STRINGS)  # short strings read, each kept once
 
     def _scalar(self, event: yaml.ScalarEvent) -> Any:
         """`typed_scalar`, with the tag of a plain scalar found once per text: a fleet's keys
         (`name`, `code`, `device_id`) are the same few words 100,000 times over. Short texts
         are kept once each: a person's name and PIN on a thousand doors are one string, not a
-        thousand. Kept by this reader, not `sys.intern`: the interpreter's table of interned
-        strings never shrinks, and a fleet's device keys and ids (each read once) grew it by
-        100 bytes a lock for the rest of the run."""
+        thousand. Kept by this reader (`core.sharedtexts`), so the table goes with it."""
         text = event.value
         if event.tag is None and not event.implicit[0]:
-            return self._kept(text) if len(text) <= 64 else text  # quoted
+            return self._strings.kept(text) if len(text) <= 64 else text  # quoted
         if event.tag is None and len(text) <= 64:
             tag = self._plain.get(text)
             if tag is None:
@@ -133,19 +132,8 @@ class Builder:
                 if len(self._plain) < 4096:
                     self._plain[text] = tag
             if tag == STR_TAG:
-                return self._kept(text)
+                return self._strings.kept(text)
         return typed_scalar(self.loader, event)
-
-    def _kept(self, text: str) -> str:
-        """The one copy of `text` this reader keeps, among the first `_MOST_STRINGS` strings
-        read: past those, a fleet's strings are mostly its own (a guest, a PIN a code)."""
-        strings = self._strings
-        found = strings.get(text)
-        if found is not None:
-            return found
-        if len(strings) < _MOST_STRINGS:
-            strings[text] = text
-        return text
 
     def build(self) -> Any:
         """The document's data: one YAML document, or None for an empty file."""

@@ -21,6 +21,7 @@ from reconciler.core.models import (
     ProviderIssue,
 )
 from reconciler.core.plan import iso
+from reconciler.core.sharedtexts import SharedTexts
 
 # Seam's docs: makers whose locks preload scheduled codes themselves (72 h ahead).
 NATIVE_SCHEDULING = frozenset(
@@ -147,20 +148,7 @@ def device_from_seam(raw: dict[str, Any]) -> Device:
 
 
 _STATUSES = {str(status): status for status in CodeStatus}
-_TEXTS: dict[str, str] = {}  # the codes' names and PINs seen first, each kept once
-_MOST_TEXTS = 16_384  # at most 2 MB: the names and PINs many locks share come first
-
-
-def _kept(text: str) -> str:
-    """The one copy of `text` kept for every code that has it, among the first `_MOST_TEXTS`
-    texts seen. Not `sys.intern`: its table never shrinks, and a fleet of a PIN and a guest
-    per code would leave two entries a code in it for the life of a controller."""
-    found = _TEXTS.get(text)
-    if found is not None:
-        return found
-    if len(_TEXTS) < _MOST_TEXTS:
-        _TEXTS[text] = text
-    return text
+_TEXTS = SharedTexts(16_384)  # at most 2 MB: the names and PINs many locks share come first
 
 
 def code_from_seam(
@@ -169,7 +157,7 @@ def code_from_seam(
     """A Seam access_code object as our `LiveCode`. `device_id`: the device it was listed
     for, when the caller checked it is the code's (one string for all of a lock's codes).
     A fleet holds many codes of one name or PIN (a person on every door): each text is kept
-    once (`_kept`), so 100,000 codes do not hold 100,000 copies of ten names."""
+    once (`core.sharedtexts`), so 100,000 codes do not hold 100,000 copies of ten names."""
     listed = raw["device_id"]
     name = raw.get("name")
     pin = raw.get("code")
@@ -178,8 +166,8 @@ def code_from_seam(
     return LiveCode(
         access_code_id=AccessCodeId(raw["access_code_id"]),
         device_id=device_id if device_id is not None and device_id == listed else listed,
-        name=_kept(name) if type(name) is str else str(name or ""),
-        code=_kept(pin) if type(pin) is str else pin,
+        name=_TEXTS.kept(name) if type(name) is str else str(name or ""),
+        code=_TEXTS.kept(pin) if type(pin) is str else pin,
         starts_at=_time(starts_at) if starts_at else None,
         ends_at=_time(ends_at) if ends_at else None,
         status=_STATUSES.get(raw.get("status") or "unknown", CodeStatus.UNKNOWN),
