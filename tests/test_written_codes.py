@@ -56,6 +56,27 @@ def test_the_codes_read_back_are_the_codes_written() -> None:
     assert [type(c) for c in written] == [DesiredCode] * len(MIXED)
 
 
+def test_names_and_pins_of_any_length_and_script_come_back_apart() -> None:
+    """A device's names and PINs are kept as one text: each comes back whole, a code without
+    a PIN stays without one, and a window stays with its own code."""
+    window = {"starts_at": datetime(2027, 1, 2, 16), "ends_at": datetime(2027, 1, 5, 11)}
+    codes = (
+        code("Zoë Müller-Łukasiewicz 🏠", 3, code="48291377"),
+        code("", 4, code="5729"),
+        code("Generated", 5, **window),
+        code("名前", 6, code="661204"),
+        code("Ann", 7, code="482913", ends_at=window["ends_at"]),
+    )
+    written = WrittenCodes(FRONT, FILE, codes)
+    assert as_read(written) == as_read(codes)
+    assert [c.code for c in written] == ["48291377", "5729", None, "661204", "482913"]
+    assert [(c.starts_at, c.ends_at) for c in written][2:] == [
+        (window["starts_at"], window["ends_at"]),
+        (None, None),
+        (None, window["ends_at"]),
+    ]
+
+
 def test_it_is_equal_to_the_tuple_of_its_codes() -> None:
     written = WrittenCodes(FRONT, FILE, MIXED[:3])
     assert written == MIXED[:3] and hash(written) == hash(MIXED[:3])

@@ -12,11 +12,13 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from reconciler.config.pinowners import PinSightings, shared_pins
 from reconciler.config.yamlsource import YamlProblems, format_path, load_document
 from reconciler.core.errors import ConfigError, Problem
 from reconciler.core.models import DesiredCode, DesiredDevice
@@ -165,8 +167,8 @@ def check(devices: Sequence[DesiredDevice], policy: Policy) -> list[Violation]:
     """Every violation of the policy by the PINs written in the config: per code, its window
     and its PIN; per lock, PINs that repeat or prefix each other; then PINs shared by people."""
     report = _Report(policy, devices)
-    owners: dict[str, str | set[str]] = {}  # each PIN and who has it
-    flagged: dict[str, list[Finding]] = {}  # the PINs that break a rule of their own
+    sightings = PinSightings()  # each PIN and who has it, as hashes (`config.pinowners`)
+    judged = lru_cache(maxsize=4096)(partial(_pin_findings, policy=policy))  # a person's PIN
     for device in devices:
         pins: dict[str, DesiredCode] = {}  # each PIN on this lock and its first code
         for code in device.codes:  # (each check asked only where it can find something)
@@ -177,33 +179,22 @@ def check(devices: Sequence[DesiredDevice], policy: Policy) -> list[Violation]:
                 if code.holder is None or code.holder.pin_per_door:  # else one kept PIN
                     report.add(code, _recurring_without_pin(code))
                 continue
-            if pin in owners:  # checked at an earlier code (a person's PIN on each door)
-                found = flagged.get(pin)
-            else:
-                found = [*_weak_pin(pin, policy), *_min_length(pin, policy)]
-                if found:
-                    flagged[pin] = found
-            _owned(owners, pin, code.name)
-            if found:
-                report.add(code, found)
+            sightings.note(pin, code.name)
+            report.add(code, judged(pin))
             if pin in pins:
                 report.add(code, _same_pin_twice_on_device(code, pin, pins))
             if pins:
                 report.add(code, _pin_prefix_on_device(pin, pins))
             pins.setdefault(pin, code)
-    for code, findings in _pin_shared_across_people(devices, owners):
-        report.add(code, findings)
+    for code, names in shared_pins(devices, sightings):
+        message = f"one PIN is given to {len(names)} different people: {', '.join(sorted(names))}"
+        report.add(code, [("pin_shared_across_people", message)])
     return report.found
 
 
-def _owned(owners: dict[str, str | set[str]], pin: str, name: str) -> None:
-    """Note that `name` has `pin`: a name alone, a set once a second name has it (a fleet of
-    a PIN per lock would otherwise hold a set per PIN)."""
-    had = owners.setdefault(pin, name)
-    if isinstance(had, set):
-        had.add(name)
-    elif had != name:
-        owners[pin] = {had, name}
+def _pin_findings(pin: str, policy: Policy) -> tuple[Finding, ...]:
+    """The rules `pin` breaks on its own (asked once a PIN: a person's is on each door)."""
+    return (*_weak_pin(pin, policy), *_min_length(pin, policy))
 
 
 def _max_duration(code: DesiredCode, policy: Policy) -> Iterator[Finding]:
@@ -253,24 +244,6 @@ def _pin_prefix_on_device(pin: str, pins: dict[str, DesiredCode]) -> Iterator[Fi
                 "pin_prefix_on_device",
                 f"PIN and the PIN of '{other.name}' start alike: one is a prefix",
             )
-
-
-def _pin_shared_across_people(
-    devices: Sequence[DesiredDevice], owners: dict[str, str | set[str]]
-) -> Iterator[tuple[DesiredCode, list[Finding]]]:
-    """One PIN given to different people (code names) anywhere in the config, reported at
-    the first code that has it (`owners`: each PIN and who has it)."""
-    shared = {pin: names for pin, names in owners.items() if isinstance(names, set)}
-    for device in devices:
-        if not shared:
-            return
-        for code in device.codes:
-            names = shared.pop(code.code, None) if code.code is not None else None
-            if names is not None:
-                message = (
-                    f"one PIN is given to {len(names)} different people: {', '.join(sorted(names))}"
-                )
-                yield code, [("pin_shared_across_people", message)]
 
 
 def is_weak(pin: str, policy: Policy) -> bool:

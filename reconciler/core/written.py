@@ -3,9 +3,12 @@
 A fleet's config is most of what a plan holds for the whole run: at 10 codes a lock, a
 `DesiredCode` (176 bytes), its `SourceRef` (56) and its line number (32) cost 2.6 KB a lock,
 so 50,000 locks held 130 MB of codes from the load to the last lock planned. `WrittenCodes`
-keeps what a plain written code has (its name, PIN, window and place in the file: four
-references and two small integers) and makes the `DesiredCode` each time the codes are
-iterated; a code with anything more (a schedule, a flag, a holder) is kept as it is. It is a
+keeps what a plain written code has (its name, PIN, window and place in the file) as one text
+a device (its codes' names and PINs one after the other: a string each cost 50 bytes more
+than its characters, 1 KB a lock of 10 codes whose PINs are their own) and four small
+integers a code (where it was written, how long its name and PIN are), and makes the
+`DesiredCode` each time the codes are iterated; a code with anything more (a schedule, a
+flag, a holder) is kept as it is. It is a
 `Sequence`, equal to the tuple of the same codes, so whatever reads `device.codes` reads the
 same codes; a caller that walks them more than once makes them once (`tuple(device.codes)`).
 """
@@ -20,16 +23,17 @@ from typing import Any, NamedTuple, TypeVar, overload
 
 from reconciler.core.models import DesiredCode, DesiredDevice, DeviceKey, SourceRef
 
-_TEXTS = 4  # name, code, starts_at, ends_at: what a plain code has
-_PLACES = 2  # line, column
+_ROW = 4  # line, column, and the sizes of the name and the PIN in the device's text
 _MOST = 2**32  # what an array("I") holds
+_NO_PIN = _MOST - 1  # the size noted for a code without a PIN (one generated)
+_NO_WINDOW = (None, None)
 T = TypeVar("T")
 
 
 class WrittenCodes(Sequence[DesiredCode]):
     """The codes of one device, kept compactly; `extra` (a person's, a stay's) as they are."""
 
-    __slots__ = ("_odd", "_places", "_texts", "device", "extra", "file")
+    __slots__ = ("_odd", "_rows", "_text", "_windows", "device", "extra", "file")
 
     def __init__(
         self,
@@ -38,29 +42,33 @@ class WrittenCodes(Sequence[DesiredCode]):
         codes: Iterable[DesiredCode | PlainCode],
         extra: Sequence[DesiredCode] = (),
     ) -> None:
-        texts: list[Any] = []
-        places = array("I")
+        words: list[str] = []
+        rows = array("I")
+        windows: dict[int, tuple[datetime | None, datetime | None]] = {}
         odd: dict[int, DesiredCode] = {}
         for index, code in enumerate(codes):
             row = code if type(code) is PlainCode else _plain(code, device, file)
-            if row is not None:
-                texts += row[:_TEXTS]
-                places += array("I", row[_TEXTS:])
-            else:
+            if row is None:
                 odd[index] = code  # type: ignore[assignment]  (not a PlainCode: a DesiredCode)
-                texts += (None,) * _TEXTS
-                places += array("I", (0,) * _PLACES)
+                rows += array("I", (0,) * _ROW)
+                continue
+            name, pin, starts, ends, line, column = row
+            words += (name, pin or "")
+            rows += array("I", (line, column, len(name), _NO_PIN if pin is None else len(pin)))
+            if starts is not None or ends is not None:
+                windows[index] = (starts, ends)
         self.device = device
         self.file = file
-        self._texts = tuple(texts)
-        self._places = places
+        self._text = "".join(words)
+        self._rows = rows
+        self._windows = windows or None
         self._odd = odd or None
         self.extra = tuple(extra)
 
     def with_extra(self, extra: Sequence[DesiredCode]) -> WrittenCodes:
         """These codes followed by `extra` (people's and stays' codes on the door)."""
         joined = object.__new__(WrittenCodes)
-        for name in ("device", "file", "_texts", "_places", "_odd"):
+        for name in ("device", "file", "_text", "_rows", "_windows", "_odd"):
             setattr(joined, name, getattr(self, name))
         joined.extra = (*self.extra, *extra)
         return joined
@@ -68,25 +76,27 @@ class WrittenCodes(Sequence[DesiredCode]):
     @property
     def written(self) -> int:
         """How many of the codes were written under the device (the rest are `extra`)."""
-        return len(self._texts) // _TEXTS
+        return len(self._rows) // _ROW
 
     def __len__(self) -> int:
         return self.written + len(self.extra)
 
     def __iter__(self) -> Iterator[DesiredCode]:
-        device, file, texts, places, odd = (
-            self.device,
-            self.file,
-            self._texts,
-            self._places,
-            self._odd,
-        )
+        device, file, text, rows = self.device, self.file, self._text, self._rows
+        windows, odd = self._windows or {}, self._odd or {}
+        at = 0  # where the next code's name starts in `text`
         for index in range(self.written):
-            if odd is not None and index in odd:
+            line, column, name_size, pin_size = rows[index * _ROW : index * _ROW + _ROW]
+            if index in odd:
                 yield odd[index]
                 continue
-            name, pin, starts, ends = texts[index * _TEXTS : index * _TEXTS + _TEXTS]
-            line, column = places[index * _PLACES], places[index * _PLACES + 1]
+            name = text[at : at + name_size]
+            at += name_size
+            if pin_size == _NO_PIN:
+                pin = None
+            else:
+                pin, at = text[at : at + pin_size], at + pin_size
+            starts, ends = windows.get(index, _NO_WINDOW)
             yield _code(device, name, pin, starts, ends, _source(file, line, column))
         yield from self.extra
 
